@@ -1,0 +1,80 @@
+"""Avro encoding and decoding for every topic, with the writer schema carried in each message.
+
+Default wire format is Avro single-object encoding (``C3 01`` + CRC-64-AVRO fingerprint + body),
+which needs no registry: the fingerprint is looked up in the :class:`SchemaCatalog` (current and
+historical schemas). Decoding always resolves the writer's schema into the current reader schema,
+so compatible schema changes never break consumers.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+
+from schemas.catalog import SchemaCatalog, SchemaVersion
+from schemas.errors import DecodeError, SchemaError, UnknownSchemaError
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded record, with the name of its reader schema and the writer version it came in."""
+
+    name: str
+    record: dict[str, Any]
+    writer: SchemaVersion
+
+
+class Codec:
+    """Encode records with the current schema; decode any known version into the current one."""
+
+    def __init__(self, catalog: SchemaCatalog | None = None) -> None:
+        self.catalog = catalog or SchemaCatalog.load()
+
+    def encode(self, name: str, record: dict[str, Any]) -> bytes:
+        """Single-object-encode ``record`` with the current schema named ``name``.
+
+        Raises :class:`SchemaError` naming the field when the record does not fit the schema.
+        """
+        version = self.catalog.reader(name)
+        buf = io.BytesIO()
+        buf.write(SINGLE_OBJECT_MAGIC)
+        buf.write(version.fingerprint)
+        try:
+            fastavro.schemaless_writer(buf, version.parsed, record, strict_allow_default=True)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise SchemaError(f"record does not fit {name}: {exc}") from exc
+        return buf.getvalue()
+
+    def decode(self, data: bytes | None) -> Decoded:
+        """Decode single-object-encoded bytes into a dict shaped by the current reader schema."""
+        if data is None or len(data) < HEADER_LEN or data[:2] != SINGLE_OBJECT_MAGIC:
+            head = b"" if data is None else data[:4]
+            raise DecodeError(f"not Avro single-object encoding (starts {head.hex() or 'empty'})")
+        writer = self.catalog.by_fingerprint.get(data[2:HEADER_LEN])
+        if writer is None:
+            raise UnknownSchemaError(f"unknown schema fingerprint {data[2:HEADER_LEN].hex()}")
+        reader = self.catalog.current.get(writer.name)
+        if reader is None:
+            raise UnknownSchemaError(f"no current schema for writer {writer.name}")
+        body = io.BytesIO(data)
+        body.seek(HEADER_LEN)
+        try:
+            if reader.fingerprint == writer.fingerprint:
+                record = fastavro.schemaless_reader(body, writer.parsed, None)
+            else:
+                record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
+        except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+            raise DecodeError(f"corrupt {writer.name} body: {type(exc).__name__}: {exc}") from exc
+        except fastavro.read.SchemaResolutionError as exc:
+            raise DecodeError(f"cannot resolve {writer.name} writer into reader: {exc}") from exc
+        if body.tell() != len(data):
+            raise DecodeError(f"{len(data) - body.tell()} trailing bytes after a {writer.name} record")
+        if not isinstance(record, dict):
+            raise DecodeError(f"{writer.name} did not decode to a record")
+        return Decoded(writer.name, record, writer)
