@@ -127,8 +127,13 @@ class Touchpoint(BaseModel):
     @field_validator("event_time")
     @classmethod
     def _to_utc(cls, value: dt.datetime) -> dt.datetime:
-        """Event times are UTC everywhere; an aware time in another zone is converted, not rejected."""
-        return value.astimezone(dt.UTC)
+        """Event times are UTC everywhere; an aware time in another zone is converted, not rejected.
+
+        Truncated to the millisecond, the precision of the wire format, so a decoded event equals
+        the one that was sent.
+        """
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
     def to_avro(self) -> dict[str, Any]:
         """The record as fastavro writes it (enums as their symbols, UUID as text)."""
