@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
+
+from schemas.models.base import AvroModel, AvroRecord, UtcMillis
 
 AVRO_NAME = "io.omnijourney.Touchpoint"
 
@@ -72,19 +73,12 @@ class IdentifierType(StrEnum):
     OTHER = "other"
 
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-class Identifier(BaseModel):
-    model_config = _STRICT
-
+class Identifier(AvroRecord):
     type: IdentifierType
     value: str = Field(min_length=1, max_length=512)
 
 
-class Context(BaseModel):
-    model_config = _STRICT
-
+class Context(AvroRecord):
     store_id: str | None = None
     agent_id: str | None = None
     campaign_id: str | None = None
@@ -98,21 +92,23 @@ class Context(BaseModel):
     summary: str | None = Field(default=None, max_length=4000)
 
 
-class Consent(BaseModel):
-    model_config = _STRICT
-
+class Consent(AvroRecord):
     analytics: bool | None = None
     marketing: bool | None = None
     personalization: bool | None = None
 
 
-class Touchpoint(BaseModel):
-    """One interaction of one customer with one channel (see ``schemas/touchpoint.avsc``)."""
+class Touchpoint(AvroModel):
+    """One interaction of one customer with one channel (see ``schemas/touchpoint.avsc``).
 
-    model_config = _STRICT
+    ``event_time`` must be timezone-aware; it is converted to UTC and cut to the millisecond, the
+    precision of the wire format, so a decoded event equals the one that was sent.
+    """
+
+    AVRO_NAME: ClassVar[str] = AVRO_NAME
 
     event_id: uuid.UUID
-    event_time: AwareDatetime
+    event_time: UtcMillis
     channel: Channel
     event_type: EventType
     identifiers: list[Identifier] = Field(min_length=1, max_length=64)
@@ -123,24 +119,3 @@ class Touchpoint(BaseModel):
     context: Context = Field(default_factory=Context)
     consent: Consent | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("event_time")
-    @classmethod
-    def _to_utc(cls, value: dt.datetime) -> dt.datetime:
-        """Event times are UTC everywhere; an aware time in another zone is converted, not rejected.
-
-        Truncated to the millisecond, the precision of the wire format, so a decoded event equals
-        the one that was sent.
-        """
-        utc = value.astimezone(dt.UTC)
-        return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-
-    def to_avro(self) -> dict[str, Any]:
-        """The record as fastavro writes it (enums as their symbols, UUID as text)."""
-        record = self.model_dump(mode="python")
-        record["event_id"] = str(self.event_id)
-        return record
-
-    @classmethod
-    def from_avro(cls, record: dict[str, Any]) -> Touchpoint:
-        return cls.model_validate(record)

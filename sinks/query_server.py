@@ -1,0 +1,85 @@
+"""HTTP endpoint of the sink process: health, and SQL against the store it owns.
+
+chDB lets one process hold its directory, and while the pipeline runs that is the sink, so
+``omnijourney sql`` and the report reach the embedded store through here. Read-only queries only:
+every query runs with ``readonly=2``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sinks.store import to_store_error
+
+MAX_QUERY_BYTES = 1 << 20
+
+
+def run_query(client: Any, lock: threading.Lock, sql: str) -> dict[str, Any]:
+    """Columns, rows (JSON-friendly) and the store's error code when it fails."""
+    try:
+        with lock:
+            result = client.query(sql, settings={"readonly": 2})
+    except Exception as exc:
+        error = to_store_error(exc, "query failed")
+        return {"error": error.message, "code": error.code}
+    rows = [[_jsonable(v) for v in row] for row in result.result_rows]
+    return {
+        "columns": list(result.column_names),
+        "types": [t.name for t in result.column_types],
+        "rows": rows,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def make_server(
+    host: str, port: int, client: Any, lock: threading.Lock, health: Callable[[], dict[str, Any]]
+) -> ThreadingHTTPServer:
+    """A server (not yet serving) with GET /health and POST /sql (body: the query text)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                state = health()
+                self._send(200 if state.get("state") in ("ok", "degraded", "starting") else 503, state)
+            else:
+                self._send(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            if self.path != "/sql":
+                self._send(404, {"error": "not found"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_QUERY_BYTES:
+                self._send(413, {"error": "query too large"})
+                return
+            sql = self.rfile.read(length).decode("utf-8")
+            result = run_query(client, lock, sql)
+            self._send(400 if "error" in result else 200, result)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: requests are not worth a log line each."""
+
+    return ThreadingHTTPServer((host, port), Handler)

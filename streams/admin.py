@@ -1,0 +1,49 @@
+"""Creating the pipeline's topics with the configured partitions, before anything produces."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from schemas.errors import OmnijourneyError
+from schemas.topics import KafkaOptions, TopicNames
+
+
+def pipeline_topics(topics: TopicNames) -> list[str]:
+    return [
+        *topics.all_touchpoints,
+        topics.resolved,
+        topics.identity_changes,
+        topics.journeys,
+        topics.sessions,
+        topics.alerts,
+        topics.dead_letters,
+    ]
+
+
+def ensure_topics(
+    kafka: KafkaOptions, names: list[str], partitions: int, replication: int, timeout: float = 30.0
+) -> list[str]:
+    """Create the topics that do not exist yet; returns those created. Existing ones are kept as they are."""
+    admin = AdminClient(kafka)
+    try:
+        existing = set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        raise OmnijourneyError(f"cannot reach Kafka at {kafka.get('bootstrap.servers')}: {exc}") from exc
+    missing = [n for n in names if n not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(n, num_partitions=partitions, replication_factor=replication) for n in missing],
+        operation_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise OmnijourneyError(f"cannot create topic {name}: {exc}", topic=name) from exc
+    return created

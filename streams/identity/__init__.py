@@ -1,0 +1,1 @@
+"""Identity stage: every touchpoint gets the customer (person) it belongs to."""

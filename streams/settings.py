@@ -1,0 +1,161 @@
+"""The one settings object, read from ``OMNIJOURNEY_*`` environment variables at start.
+
+Built once by the CLI and passed down; modules below take plain values or small config objects,
+never the environment. Bad values fail at start with one line per problem, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.errors import ConfigError
+from schemas.topics import KafkaOptions, TopicNames
+
+ENV_PREFIX = "OMNIJOURNEY_"
+DEV_PII_KEY = "omnijourney-development-key-change-me"
+
+
+def _check_host_port(item: str) -> str:
+    host, sep, port = item.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{item!r} is not host:port")
+    return f"{host}:{port}"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Field ``x`` is read from ``OMNIJOURNEY_X``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    # Kafka
+    kafka_brokers: str = Field("127.0.0.1:19092", description="comma-separated host:port list")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_prefix: str = Field("", description="prepended to every topic name; isolates test runs")
+    topic_partitions: int = Field(8, ge=1, le=1024)
+    topic_replication: int = Field(1, ge=1, le=16)
+    schema_registry_url: str | None = Field(None, description="Confluent framing when set")
+
+    # Stream workers
+    app_id: str = Field("omnijourney", pattern=r"^[A-Za-z0-9._-]+$")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, le=65535)
+    data_dir: Path = Path(".run")
+    api_token: SecretStr = SecretStr("omnijourney-dev-token")
+
+    # Producers
+    pii_hash_key: SecretStr = SecretStr(DEV_PII_KEY)
+    phone_country_code: str = Field("39", pattern=r"^[1-9][0-9]{0,2}$")
+
+    # ClickHouse
+    store_url: str = Field(
+        "chdb://.run/store", description="chdb://PATH or clickhouse://user:pass@host:port/db"
+    )
+    store_password: SecretStr | None = None
+    sink_group: str = Field("omnijourney-sink", pattern=r"^[A-Za-z0-9._-]+$")
+    sink_batch_rows: int = Field(5000, ge=1)
+    sink_batch_ms: int = Field(1000, ge=1)
+    sink_port: int = Field(6067, ge=1, le=65535)
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _brokers(cls, value: str) -> str:
+        items = [i for i in value.split(",") if i.strip()]
+        if not items:
+            raise ValueError("no broker given")
+        return ",".join(_check_host_port(i.removeprefix("kafka://")) for i in items)
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _store(self) -> Settings:
+        """Accept a password inside clickhouse:// URLs but keep it only as a secret."""
+        parts = urlsplit(self.store_url)
+        if parts.scheme == "chdb":
+            path = (parts.netloc + parts.path).strip()
+            if not path:
+                raise ValueError(
+                    f"{ENV_PREFIX}STORE_URL={self.store_url!r}: chdb:// needs a directory, e.g. chdb://.run/store"
+                )
+            return self
+        if parts.scheme not in ("clickhouse", "clickhouses", "http", "https"):
+            raise ValueError(
+                f"{ENV_PREFIX}STORE_URL={self.store_url!r}: "
+                "scheme must be chdb, clickhouse, clickhouses, http or https"
+            )
+        if not parts.hostname:
+            raise ValueError(f"{ENV_PREFIX}STORE_URL={self.store_url!r}: no host")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}STORE_URL={self.store_url!r}: {exc}") from None
+        if parts.password is not None:
+            if self.store_password is None:
+                self.store_password = SecretStr(parts.password)
+            netloc = parts.netloc.rsplit("@", 1)[1]
+            user = parts.username or ""
+            self.store_url = urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
+        return self
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
+
+    @property
+    def store_is_embedded(self) -> bool:
+        return self.store_url.startswith("chdb:")
+
+    def kafka_client_config(self) -> KafkaOptions:
+        """librdkafka options shared by every confluent-kafka client we create."""
+        config: KafkaOptions = {
+            "bootstrap.servers": self.kafka_brokers,
+            "security.protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            config["sasl.mechanism"] = self.kafka_sasl_mechanism
+        if self.kafka_sasl_username:
+            config["sasl.username"] = self.kafka_sasl_username
+        if self.kafka_sasl_password:
+            config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_ssl_cafile:
+            config["ssl.ca.location"] = str(self.kafka_ssl_cafile)
+        return config
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from the environment, turning validation errors into one ConfigError.
+
+    ``environ`` replaces ``os.environ`` for tests that must not depend on the caller's shell.
+    """
+    source = os.environ if environ is None else environ
+    values = {
+        name: source[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in source
+    }
+    try:
+        return Settings.model_validate(values) if environ is not None else Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+        raise ConfigError("; ".join(problems)) from None
