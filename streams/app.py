@@ -41,4 +41,10 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         value_serializer="raw",
     )
     identity_agent.register(app, settings.topics, codec)
+
+    @app.page("/health")
+    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        """Liveness for operators and tests: answers once the worker's web server is up."""
+        return web.json({"state": "ok", "app": settings.app_id})
+
     return app

@@ -1,0 +1,65 @@
+# omnijourney: every target installs or starts what it needs; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN := .run
+export OMNIJOURNEY_RUN_DIR ?= $(CURDIR)/$(RUN)
+
+.PHONY: help install up down status test test-unit test-integration schemas-check lint typecheck bench demo clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "omnijourney needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install omnijourney with its pinned dependencies
+	@deploy/kafka/kafka.sh install
+
+up: install ## Start the local Kafka broker (or check OMNIJOURNEY_KAFKA_BROKERS) and create the topics
+	@deploy/kafka/kafka.sh up
+	@$(VENV)/bin/omnijourney topics --quiet
+
+down: ## Stop the demo's workers and the local Kafka broker
+	@$(PY) -m streams.supervise stop-all 2>/dev/null || true
+	@deploy/kafka/kafka.sh down
+
+status: ## Show what runs
+	@deploy/kafka/kafka.sh status || true
+	@$(PY) -m streams.supervise status 2>/dev/null || true
+
+schemas-check: install ## Fail when a schema change would break old readers or old data
+	$(PY) -m schemas.compat
+
+test-unit: install ## Unit tests (no network)
+	$(PY) -m pytest -m "not integration" tests/unit
+
+test-integration: up ## Integration tests against the real broker and chDB
+	$(PY) -m pytest -m integration tests/integration
+
+test: up schemas-check ## Everything CI runs: schema check, unit and integration tests
+	$(PY) -m pytest tests
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install ## mypy (strict)
+	$(VENV)/bin/mypy
+
+bench: up ## Benchmarks: each figure beside its same-run baseline, as a ratio (writes $(RUN)/bench.json)
+	$(PY) -m tests.bench.run --json $(RUN)/bench.json
+
+demo: up ## Run the pipeline on simulated channels and print what an analyst would look at
+	$(VENV)/bin/omnijourney demo
+
+clean: down ## Remove local state (broker data, stores, logs)
+	rm -rf $(RUN)
