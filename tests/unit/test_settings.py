@@ -1,0 +1,74 @@
+"""Settings: defaults work, bad values fail with one line naming the variable, secrets stay secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.errors import ConfigError
+from streams.settings import load_settings
+
+
+def test_defaults_point_at_the_local_broker_and_embedded_store() -> None:
+    settings = load_settings({})
+    assert settings.kafka_brokers == "127.0.0.1:19092"
+    assert settings.store_is_embedded
+    assert settings.topics.resolved == "touchpoints.resolved"
+
+
+def test_prefix_isolates_every_topic() -> None:
+    topics = load_settings({"OMNIJOURNEY_TOPIC_PREFIX": "t1."}).topics
+    assert topics.touchpoints("chat") == "t1.touchpoints.chat"
+    assert topics.dead_letters == "t1.dead-letters"
+    assert all(name.startswith("t1.") for name in topics.all_touchpoints)
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        (
+            {"OMNIJOURNEY_KAFKA_BROKERS": "localhost"},
+            "OMNIJOURNEY_KAFKA_BROKERS: 'localhost' is not host:port",
+        ),
+        ({"OMNIJOURNEY_KAFKA_BROKERS": "a:1,b:99999"}, "'b:99999' is not host:port"),
+        ({"OMNIJOURNEY_STORE_URL": "mysql://db"}, "OMNIJOURNEY_STORE_URL='mysql://db': scheme must be"),
+        ({"OMNIJOURNEY_STORE_URL": "clickhouse://:8123"}, "no host"),
+        ({"OMNIJOURNEY_WEB_PORT": "eighty"}, "OMNIJOURNEY_WEB_PORT:"),
+        ({"OMNIJOURNEY_SCHEMA_REGISTRY_URL": "ftp://x"}, "is not an http(s) URL"),
+    ],
+)
+def test_bad_values_give_one_line_naming_the_variable(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    message = str(info.value)
+    assert needle in message
+    assert "\n" not in message
+
+
+def test_password_in_store_url_becomes_a_secret() -> None:
+    settings = load_settings({"OMNIJOURNEY_STORE_URL": "clickhouse://ana:s3cret@ch.local:8123/analytics"})
+    assert "s3cret" not in settings.store_url
+    assert settings.store_url == "clickhouse://ana@ch.local:8123/analytics"
+    assert settings.store_password is not None
+    assert settings.store_password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_sasl_options_reach_librdkafka_config_only_when_set() -> None:
+    plain = load_settings({}).kafka_client_config()
+    assert "sasl.password" not in plain
+    sasl = load_settings(
+        {
+            "OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "OMNIJOURNEY_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "OMNIJOURNEY_KAFKA_SASL_USERNAME": "svc",
+            "OMNIJOURNEY_KAFKA_SASL_PASSWORD": "pw",
+        }
+    ).kafka_client_config()
+    assert sasl["security.protocol"] == "SASL_SSL"
+    assert sasl["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert sasl["sasl.password"] == "pw"
+
+
+def test_brokers_accept_kafka_scheme_and_spaces() -> None:
+    settings = load_settings({"OMNIJOURNEY_KAFKA_BROKERS": "kafka://a:9092, b:9093"})
+    assert settings.kafka_brokers == "a:9092,b:9093"

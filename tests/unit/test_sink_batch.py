@@ -1,0 +1,59 @@
+"""Sink batching: flush policy, deterministic dedup tokens and the offsets committed after a write."""
+
+from __future__ import annotations
+
+from sinks.batch import DEAD_LETTERS, TOUCHPOINTS, Batch
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_due_by_rows_or_by_age_whichever_first() -> None:
+    clock = FakeClock()
+    batch = Batch(max_rows=3, max_ms=1000, clock=clock)
+    assert not batch.due
+    batch.add(TOUCHPOINTS, {"a": 1}, "t", 0, 10)
+    clock.now += 0.5
+    assert not batch.due
+    clock.now += 0.6
+    assert batch.due
+    batch.clear()
+    for offset in range(3):
+        batch.add(TOUCHPOINTS, {}, "t", 0, offset)
+    assert batch.due
+
+
+def test_commit_positions_are_next_offsets_per_partition_across_tables() -> None:
+    batch = Batch(max_rows=100, max_ms=1000)
+    batch.add(TOUCHPOINTS, {}, "resolved", 0, 5)
+    batch.add(TOUCHPOINTS, {}, "resolved", 0, 7)
+    batch.add(DEAD_LETTERS, {}, "resolved", 0, 6)  # a record of the same partition that failed to decode
+    batch.add(TOUCHPOINTS, {}, "resolved", 1, 2)
+    assert batch.commit_positions() == {("resolved", 0): 8, ("resolved", 1): 3}
+
+
+def test_dedup_token_depends_on_ranges_not_on_arrival_order() -> None:
+    first, second = Batch(100, 1000), Batch(100, 1000)
+    for partition, offset in [(0, 1), (1, 4), (0, 2)]:
+        first.add(TOUCHPOINTS, {}, "t", partition, offset)
+    for partition, offset in [(1, 4), (0, 2), (0, 1)]:
+        second.add(TOUCHPOINTS, {}, "t", partition, offset)
+    assert first.dedup_token(TOUCHPOINTS) == second.dedup_token(TOUCHPOINTS)
+    third = Batch(100, 1000)
+    third.add(TOUCHPOINTS, {}, "t", 0, 1)
+    assert third.dedup_token(TOUCHPOINTS) != first.dedup_token(TOUCHPOINTS)
+    assert first.dedup_token(TOUCHPOINTS) != first.dedup_token(DEAD_LETTERS)
+
+
+def test_clear_empties_everything() -> None:
+    batch = Batch(10, 10)
+    batch.add(TOUCHPOINTS, {"x": 1}, "t", 0, 0)
+    batch.clear()
+    assert batch.empty
+    assert batch.size == 0
+    assert batch.commit_positions() == {}
