@@ -11,7 +11,10 @@ from sinks.ddl_files import load_migrations, split_statements
 
 
 def test_semicolons_in_comments_do_not_split() -> None:
-    sql = "-- note; with a semicolon\nCREATE TABLE a (x UInt8)\nENGINE = Memory;\n\n-- b;\nCREATE VIEW v AS SELECT 1;\n"
+    sql = (
+        "-- note; with a semicolon\nCREATE TABLE a (x UInt8)\nENGINE = Memory;\n\n"
+        "-- b;\nCREATE VIEW v AS SELECT 1;\n"
+    )
     assert split_statements(sql) == ("CREATE TABLE a (x UInt8)\nENGINE = Memory", "CREATE VIEW v AS SELECT 1")
 
 
@@ -30,5 +33,5 @@ def test_misnamed_or_duplicate_files_are_refused(tmp_path: Path) -> None:
         load_migrations(tmp_path)
     (tmp_path / "001_b.sql").unlink()
     (tmp_path / "two.sql").write_text("SELECT 2;")
-    with pytest.raises(SchemaError, match="NNN_name.sql"):
+    with pytest.raises(SchemaError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)

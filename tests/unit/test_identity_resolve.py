@@ -83,7 +83,7 @@ def test_other_record_types_are_rejected() -> None:
             "source_offset": 0,
         },
     )
-    with pytest.raises(InvalidEventError, match="expected io.omnijourney.Touchpoint"):
+    with pytest.raises(InvalidEventError, match=r"expected io\.omnijourney\.Touchpoint"):
         resolve(CODEC, dead, "t", 0, 0)
 
 
