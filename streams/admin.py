@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from confluent_kafka import KafkaException
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -47,3 +47,24 @@ def ensure_topics(
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise OmnijourneyError(f"cannot create topic {name}: {exc}", topic=name) from exc
     return created
+
+
+def group_lag(kafka: KafkaOptions, group: str, topics: list[str], timeout: float = 10.0) -> int:
+    """Messages in ``topics`` that ``group`` has not committed yet (an uncommitted partition counts whole)."""
+    consumer = Consumer({**kafka, "group.id": group, "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=timeout)
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            if topic in metadata.topics
+            for p in metadata.topics[topic].partitions
+        ]
+        lag = 0
+        for tp in consumer.committed(partitions, timeout=timeout):
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+            position = tp.offset if tp.offset >= 0 else low
+            lag += max(0, high - position)
+        return lag
+    finally:
+        consumer.close()

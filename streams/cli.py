@@ -16,13 +16,6 @@ from schemas.errors import OmnijourneyError
 from streams.settings import Settings, load_settings
 
 
-def _store_config(settings: Settings) -> Any:
-    from sinks.store import StoreConfig
-
-    password = settings.store_password.get_secret_value() if settings.store_password else None
-    return StoreConfig(settings.store_url, password)
-
-
 def register_commands(app: faust.App, settings: Settings) -> None:
     """Project commands, each a thin shell over a plain function in its package."""
 
@@ -43,23 +36,11 @@ def register_commands(app: faust.App, settings: Settings) -> None:
     @app.command()
     async def sink(self: Any) -> None:
         """Run the ClickHouse sink until SIGTERM: consume, write batches, commit after each write."""
-        from sinks.runner import SinkConfig
-        from sinks.service import ServiceConfig, serve
+        from sinks.service import serve
+        from streams.wiring import sink_service_config
 
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-        config = ServiceConfig(
-            sink=SinkConfig(
-                kafka=settings.kafka_client_config(),
-                group_id=settings.sink_group,
-                topics=settings.topics,
-                batch_rows=settings.sink_batch_rows,
-                batch_ms=settings.sink_batch_ms,
-            ),
-            store=_store_config(settings),
-            http_host=settings.web_host,
-            http_port=settings.sink_port,
-        )
-        serve(config)
+        serve(sink_service_config(settings))
 
     @app.command(
         option(
@@ -69,14 +50,35 @@ def register_commands(app: faust.App, settings: Settings) -> None:
             default="table",
             help="Output format.",
         ),
-        faust.cli.argument("sql_text", required=True),
+        option("--saved", "saved", default=None, help="Run a saved analysis from sinks/queries/ by name."),
+        option("--list", "list_saved", is_flag=True, help="List the saved analyses."),
+        faust.cli.argument("sql_text", required=False),
     )
-    async def sql(self: Any, fmt: str, sql_text: str) -> None:
-        """Run a read-only SQL query against the configured store and print the result."""
+    async def sql(self: Any, fmt: str, saved: str | None, list_saved: bool, sql_text: str | None) -> None:
+        """Run a read-only SQL query (or a saved analysis) against the configured store; print the result."""
         from sinks.query import query, render
+        from sinks.saved import saved_queries, saved_query
+        from streams.wiring import sink_url, store_config
 
-        result = query(_store_config(settings), sql_text, f"http://{settings.web_host}:{settings.sink_port}")
-        print(render(result, fmt))
+        if list_saved:
+            for item in saved_queries().values():
+                print(f"{item.name:24} {item.description}")
+            return
+        if bool(saved) == bool(sql_text):
+            raise OmnijourneyError("give either a query or --saved NAME")
+        text = saved_query(saved).sql if saved else str(sql_text)
+        print(render(query(store_config(settings), text, sink_url(settings)), fmt))
+
+    @app.command(
+        option("--customers", type=int, default=2000, show_default=True, help="Simulated customers."),
+        option("--days", type=int, default=7, show_default=True, help="Days of activity."),
+        option("--seed", type=int, default=42, show_default=True, help="Same seed, same events."),
+    )
+    async def demo(self: Any, customers: int, days: int, seed: int) -> None:
+        """Start worker and sink, produce simulated channels, wait until stored, print the analysis."""
+        from streams.demo import run_demo
+
+        run_demo(settings, customers=customers, days=days, seed=seed)
 
 
 def main() -> None:

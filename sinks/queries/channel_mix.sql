@@ -1,0 +1,9 @@
+-- Touchpoints, people and share of traffic per channel.
+SELECT
+    channel,
+    count() AS touchpoints,
+    uniqExact(person_id) AS people,
+    round(100 * count() / sum(count()) OVER (), 1) AS pct
+FROM v_touchpoints
+GROUP BY channel
+ORDER BY touchpoints DESC
