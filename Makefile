@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 RUN := .run
 export OMNIJOURNEY_RUN_DIR ?= $(CURDIR)/$(RUN)
 
-.PHONY: help install up down status test test-unit test-integration schemas-check lint typecheck bench demo clean
+.PHONY: help install up down status registry-up registry-down test test-unit test-integration schemas-check lint typecheck bench demo clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,13 +28,21 @@ up: install ## Start the local Kafka broker (or check OMNIJOURNEY_KAFKA_BROKERS)
 	@deploy/kafka/kafka.sh up
 	@$(VENV)/bin/omnijourney topics --quiet
 
-down: ## Stop the demo's workers and the local Kafka broker
+down: ## Stop the demo's workers, the local schema registry and the local Kafka broker
 	@$(PY) -m streams.supervise stop-all 2>/dev/null || true
+	@deploy/registry/registry.sh down
 	@deploy/kafka/kafka.sh down
 
 status: ## Show what runs
 	@deploy/kafka/kafka.sh status || true
+	@deploy/registry/registry.sh status || true
 	@$(PY) -m streams.supervise status 2>/dev/null || true
+
+registry-up: install ## Start the local schema registry (Apicurio, Confluent API on 127.0.0.1:18081)
+	@deploy/registry/registry.sh up
+
+registry-down: ## Stop the local schema registry
+	@deploy/registry/registry.sh down
 
 schemas-check: install ## Fail when a schema change would break old readers or old data
 	$(PY) -m schemas.compat
@@ -42,10 +50,10 @@ schemas-check: install ## Fail when a schema change would break old readers or o
 test-unit: install ## Unit tests (no network)
 	$(PY) -m pytest -m "not integration" tests/unit
 
-test-integration: up ## Integration tests against the real broker and chDB
+test-integration: up registry-up ## Integration tests against the real broker and chDB
 	$(PY) -m pytest -m integration tests/integration
 
-test: up schemas-check ## Everything CI runs: schema check, unit and integration tests
+test: up registry-up schemas-check ## Everything CI runs: schema check, unit and integration tests
 	$(PY) -m pytest tests
 
 lint: install ## ruff lint and format check

@@ -2,22 +2,29 @@
 
 Default wire format is Avro single-object encoding (``C3 01`` + CRC-64-AVRO fingerprint + body),
 which needs no registry: the fingerprint is looked up in the :class:`SchemaCatalog` (current and
-historical schemas). Decoding always resolves the writer's schema into the current reader schema,
-so compatible schema changes never break consumers.
+historical schemas). With a schema registry configured, records are written with Confluent framing
+(``00`` + 4-byte schema id + body, see :mod:`schemas.confluent`) instead; decoding accepts both,
+told apart by the first byte, so a topic can move from one framing to the other without a gap.
+Decoding always resolves the writer's schema into the current reader schema, so compatible schema
+changes never break consumers.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastavro
 
 from schemas.catalog import SchemaCatalog, SchemaVersion
 from schemas.errors import DecodeError, SchemaError, UnknownSchemaError
 
+if TYPE_CHECKING:  # schemas.confluent imports Decoded from here
+    from schemas.confluent import ConfluentFraming
+
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
 HEADER_LEN = len(SINGLE_OBJECT_MAGIC) + 8
 
 
@@ -33,14 +40,20 @@ class Decoded:
 class Codec:
     """Encode records with the current schema; decode any known version into the current one."""
 
-    def __init__(self, catalog: SchemaCatalog | None = None) -> None:
+    def __init__(
+        self, catalog: SchemaCatalog | None = None, confluent: ConfluentFraming | None = None
+    ) -> None:
         self.catalog = catalog or SchemaCatalog.load()
+        self.confluent = confluent
 
     def encode(self, name: str, record: dict[str, Any]) -> bytes:
         """Single-object-encode ``record`` with the current schema named ``name``.
 
         Raises :class:`SchemaError` naming the field when the record does not fit the schema.
+        With ``confluent`` set, writes Confluent framing instead (registering the schema).
         """
+        if self.confluent is not None:
+            return self.confluent.encode(name, record)
         version = self.catalog.reader(name)
         buf = io.BytesIO()
         buf.write(SINGLE_OBJECT_MAGIC)
@@ -52,7 +65,14 @@ class Codec:
         return buf.getvalue()
 
     def decode(self, data: bytes | None) -> Decoded:
-        """Decode single-object-encoded bytes into a dict shaped by the current reader schema."""
+        """Decode single-object or Confluent-framed bytes into a dict shaped by the current reader schema."""
+        if data is not None and data[:1] == CONFLUENT_MAGIC:
+            if self.confluent is None:
+                schema_id = int.from_bytes(data[1:5], "big")
+                raise DecodeError(
+                    f"Confluent-framed (registry schema id {schema_id}) but no schema registry is set"
+                )
+            return self.confluent.decode(data)
         if data is None or len(data) < HEADER_LEN or data[:2] != SINGLE_OBJECT_MAGIC:
             head = b"" if data is None else data[:4]
             raise DecodeError(f"not Avro single-object encoding (starts {head.hex() or 'empty'})")
@@ -62,19 +82,27 @@ class Codec:
         reader = self.catalog.current.get(writer.name)
         if reader is None:
             raise UnknownSchemaError(f"no current schema for writer {writer.name}")
-        body = io.BytesIO(data)
-        body.seek(HEADER_LEN)
-        try:
-            if reader.fingerprint == writer.fingerprint:
-                record = fastavro.schemaless_reader(body, writer.parsed, None)
-            else:
-                record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
-        except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
-            raise DecodeError(f"corrupt {writer.name} body: {type(exc).__name__}: {exc}") from exc
-        except fastavro.read.SchemaResolutionError as exc:
-            raise DecodeError(f"cannot resolve {writer.name} writer into reader: {exc}") from exc
-        if body.tell() != len(data):
-            raise DecodeError(f"{len(data) - body.tell()} trailing bytes after a {writer.name} record")
-        if not isinstance(record, dict):
-            raise DecodeError(f"{writer.name} did not decode to a record")
-        return Decoded(writer.name, record, writer)
+        return read_body(data, HEADER_LEN, writer, reader)
+
+
+def read_body(data: bytes, header_len: int, writer: SchemaVersion, reader: SchemaVersion) -> Decoded:
+    """Read the Avro body after a framing header, resolving ``writer`` into ``reader``.
+
+    Shared by both framings so corrupt, truncated or over-long bodies fail the same way.
+    """
+    body = io.BytesIO(data)
+    body.seek(header_len)
+    try:
+        if reader.fingerprint == writer.fingerprint:
+            record = fastavro.schemaless_reader(body, writer.parsed, None)
+        else:
+            record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
+    except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"corrupt {writer.name} body: {type(exc).__name__}: {exc}") from exc
+    except fastavro.read.SchemaResolutionError as exc:
+        raise DecodeError(f"cannot resolve {writer.name} writer into reader: {exc}") from exc
+    if body.tell() != len(data):
+        raise DecodeError(f"{len(data) - body.tell()} trailing bytes after a {writer.name} record")
+    if not isinstance(record, dict):
+        raise DecodeError(f"{writer.name} did not decode to a record")
+    return Decoded(writer.name, record, writer)

@@ -32,7 +32,7 @@ import fastavro
 from fastavro.schema import expand_schema, to_parsing_canonical_form
 
 from schemas.catalog import SchemaCatalog, SchemaVersion
-from schemas.codec import Decoded
+from schemas.codec import Decoded, read_body
 from schemas.errors import DecodeError, OmnijourneyError, SchemaError, UnknownSchemaError
 from schemas.fingerprint import fingerprint_bytes
 
@@ -213,7 +213,9 @@ def standalone_schema(version: SchemaVersion) -> str:
     """
     expanded = _without_internal_keys(expand_schema(version.parsed))
     document = _define_once(expanded, set(), "")
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    # Sorted keys: fastavro's key order varies between processes, and a registry that sees new text
+    # for the same schema may store a new version under a new id every time a producer starts.
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     check = to_parsing_canonical_form(fastavro.parse_schema(json.loads(text), expand=True))
     if check != version.canonical:  # would be a bug here, not in the schema: never register it
         raise SchemaError(f"self-contained form of {version.name} does not match its canonical form")
@@ -308,22 +310,7 @@ class ConfluentFraming:
         reader = self.catalog.current.get(writer.name)
         if reader is None:
             raise UnknownSchemaError(f"no current schema for writer {writer.name} (registry id {schema_id})")
-        body = io.BytesIO(data)
-        body.seek(CONFLUENT_HEADER_LEN)
-        try:
-            if reader.fingerprint == writer.fingerprint:
-                record = fastavro.schemaless_reader(body, writer.parsed, None)
-            else:
-                record = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)
-        except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
-            raise DecodeError(f"corrupt {writer.name} body: {type(exc).__name__}: {exc}") from exc
-        except fastavro.read.SchemaResolutionError as exc:
-            raise DecodeError(f"cannot resolve {writer.name} writer into reader: {exc}") from exc
-        if body.tell() != len(data):
-            raise DecodeError(f"{len(data) - body.tell()} trailing bytes after a {writer.name} record")
-        if not isinstance(record, dict):
-            raise DecodeError(f"{writer.name} did not decode to a record")
-        return Decoded(writer.name, record, writer)
+        return read_body(data, CONFLUENT_HEADER_LEN, writer, reader)
 
     def writer(self, schema_id: int) -> SchemaVersion:
         """The writer schema behind a registry id: the catalog's version when it knows the schema."""

@@ -7,10 +7,11 @@ import faust
 from schemas.codec import Codec
 from streams.identity import agent as identity_agent
 from streams.settings import Settings
+from streams.wiring import make_codec
 
 
 def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
-    codec = codec or Codec()
+    codec = codec or make_codec(settings)
     credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
     if settings.kafka_sasl_mechanism and settings.kafka_sasl_username and settings.kafka_sasl_password:
         credentials = faust.SASLCredentials(

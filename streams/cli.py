@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -15,11 +18,28 @@ from faust.cli import option
 from schemas.errors import OmnijourneyError
 from streams.settings import Settings, load_settings
 
+Command = Callable[..., Awaitable[None]]
+
+
+def reports_errors(command: Command) -> Command:
+    """A project error ends the command with one line on stderr and exit code 1, not a traceback."""
+
+    @functools.wraps(command)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            await command(*args, **kwargs)
+        except OmnijourneyError as exc:
+            print(f"omnijourney: {exc}", file=sys.stderr, flush=True)
+            os._exit(1)  # Faust's worker would log the error with a traceback and exit 0 on SystemExit
+
+    return run
+
 
 def register_commands(app: faust.App, settings: Settings) -> None:
     """Project commands, each a thin shell over a plain function in its package."""
 
     @app.command(option("--quiet", is_flag=True, help="Print nothing when all exist."))
+    @reports_errors
     async def topics(self: Any, quiet: bool) -> None:
         """Create the pipeline's topics (configured partitions) if they do not exist."""
         from streams.admin import ensure_topics, pipeline_topics
@@ -34,13 +54,14 @@ def register_commands(app: faust.App, settings: Settings) -> None:
             print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
 
     @app.command()
+    @reports_errors
     async def sink(self: Any) -> None:
         """Run the ClickHouse sink until SIGTERM: consume, write batches, commit after each write."""
         from sinks.service import serve
-        from streams.wiring import sink_service_config
+        from streams.wiring import make_codec, sink_service_config
 
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-        serve(sink_service_config(settings))
+        serve(sink_service_config(settings), make_codec(settings))
 
     @app.command(
         option(
@@ -54,6 +75,7 @@ def register_commands(app: faust.App, settings: Settings) -> None:
         option("--list", "list_saved", is_flag=True, help="List the saved analyses."),
         faust.cli.argument("sql_text", required=False),
     )
+    @reports_errors
     async def sql(self: Any, fmt: str, saved: str | None, list_saved: bool, sql_text: str | None) -> None:
         """Run a read-only SQL query (or a saved analysis) against the configured store; print the result."""
         from sinks.query import query, render
@@ -70,10 +92,49 @@ def register_commands(app: faust.App, settings: Settings) -> None:
         print(render(query(store_config(settings), text, sink_url(settings)), fmt))
 
     @app.command(
+        option("--customers", type=int, default=1000, show_default=True, help="Simulated customers."),
+        option("--days", type=int, default=1, show_default=True, help="Days of activity."),
+        option(
+            "--rate",
+            type=float,
+            default=None,
+            help="Events per second at most (default: as fast as possible).",
+        ),
+        option("--seed", type=int, default=42, show_default=True, help="Same seed, same events."),
+        option("--truth", type=str, default=None, help="Write the ground truth (JSON) to this file."),
+        option("--no-progress", is_flag=True, help="No progress bar."),
+    )
+    @reports_errors
+    async def produce(
+        self: Any,
+        customers: int,
+        days: int,
+        rate: float | None,
+        seed: int,
+        truth: str | None,
+        no_progress: bool,
+    ) -> None:
+        """Simulate every channel for N customers over D days and publish through the producer SDK."""
+        from pathlib import Path
+
+        from streams.produce import produce_simulation
+
+        produce_simulation(
+            settings,
+            customers=customers,
+            days=days,
+            seed=seed,
+            rate=rate,
+            truth_path=Path(truth) if truth else None,
+            progress=not no_progress,
+        )
+
+    @app.command(
         option("--customers", type=int, default=2000, show_default=True, help="Simulated customers."),
         option("--days", type=int, default=7, show_default=True, help="Days of activity."),
         option("--seed", type=int, default=42, show_default=True, help="Same seed, same events."),
     )
+    @reports_errors
     async def demo(self: Any, customers: int, days: int, seed: int) -> None:
         """Start worker and sink, produce simulated channels, wait until stored, print the analysis."""
         from streams.demo import run_demo

@@ -1,0 +1,111 @@
+"""``omnijourney demo``: the whole pipeline on simulated channels, ending in what an analyst sees.
+
+Starts the identity worker and the sink in the background (logs in ``.run/logs``; ``make down``
+stops them), produces a simulated sample of every channel through the producer SDK, waits until
+both consumer groups have caught up, then prints the saved analyses.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from schemas.errors import OmnijourneyError
+from sinks.query import query, render
+from sinks.saved import saved_query
+from streams.admin import ensure_topics, group_lag, pipeline_topics
+from streams.settings import Settings
+from streams.supervise import Service, run_dir, start, wait_http
+from streams.wiring import sink_url, store_config, worker_url
+
+SUMMARY = ("channel_mix", "channel_transitions", "dead_letters")
+
+
+def _ensure_service(name: str, args: list[str], health_url: str) -> Service | None:
+    """Start a service unless one already answers at ``health_url`` (a second demo reuses them)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(health_url, timeout=2):
+            print(f"  {name}: already running")
+            return None
+    except OSError:
+        pass
+    service = start(name, args)
+    wait_http(health_url, service)
+    print(f"  {name}: started (pid {service.process.pid}, log {service.log_path})")
+    return service
+
+
+def _healthy(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
+    """Until the worker and the sink have committed everything produced (lag 0 for both groups).
+
+    Fails at once, pointing at the logs, when either service stops answering.
+    """
+    kafka, topics = settings.kafka_client_config(), settings.topics
+    health = {"worker": f"{worker_url(settings)}/health", "sink": f"{sink_url(settings)}/health"}
+    deadline = time.monotonic() + timeout_s
+    last_report = 0.0
+    while time.monotonic() < deadline:
+        for name, url in health.items():
+            if not _healthy(url):
+                raise OmnijourneyError(f"the {name} stopped; see {run_dir() / 'logs' / name}.log")
+        worker_lag = group_lag(kafka, settings.app_id, topics.all_touchpoints)
+        sink_lag = group_lag(kafka, settings.sink_group, [topics.resolved, topics.dead_letters])
+        if worker_lag == 0 and sink_lag == 0:
+            print("  pipeline caught up: every produced touchpoint is stored", file=sys.stderr)
+            return
+        if time.monotonic() - last_report >= 5:
+            print(
+                f"  waiting: identity lag {worker_lag:,}, sink lag {sink_lag:,}", file=sys.stderr, flush=True
+            )
+            last_report = time.monotonic()
+        time.sleep(1.0)
+    raise OmnijourneyError(f"the pipeline did not catch up in {timeout_s:.0f}s; see {run_dir() / 'logs'}")
+
+
+def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> None:
+    from streams.produce import produce_simulation
+
+    print("omnijourney demo")
+    ensure_topics(
+        settings.kafka_client_config(),
+        pipeline_topics(settings.topics),
+        settings.topic_partitions,
+        settings.topic_replication,
+    )
+    _ensure_service("worker", ["worker", "-l", "info"], f"{worker_url(settings)}/health")
+    _ensure_service("sink", ["sink"], f"{sink_url(settings)}/health")
+
+    print(f"producing {days} simulated days of {customers} customers on every channel (seed {seed})")
+    produce_simulation(
+        settings,
+        customers=customers,
+        days=days,
+        seed=seed,
+        rate=None,
+        truth_path=run_dir() / "demo-ground-truth.json",
+    )
+    wait_caught_up(settings)
+
+    for name in SUMMARY:
+        item = saved_query(name)
+        print(f"\n== {item.description}")
+        print(render(query(store_config(settings), item.sql, sink_url(settings))))
+    print(
+        "\nThe worker and the sink keep running. Next:\n"
+        "  .venv/bin/omnijourney sql --list                       saved analyses\n"
+        "  .venv/bin/omnijourney sql --saved channel_transitions  run one\n"
+        '  .venv/bin/omnijourney sql "SELECT count() FROM v_touchpoints"\n'
+        f"  logs in {run_dir() / 'logs'};  make down  stops everything"
+    )

@@ -1,0 +1,44 @@
+"""``omnijourney produce``: simulated channel traffic through the producer SDK, with ground truth.
+
+Valid events go through the SDK (validation, PII hashing, Avro, idempotent send); the simulator's
+SDK-invalid events are offered to the SDK too, which must refuse them as it would a channel team's
+bad event; wire poison is sent as raw bytes so the pipeline's dead-letter path is exercised.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from producers.sdk import TouchpointProducer
+from producers.simulator import RunSummary, SimulatedEvent, run_simulation, simulate
+from streams.settings import Settings
+from streams.wiring import make_codec, producer_config
+
+POISON_KEY = b"poison"
+
+
+def produce_simulation(
+    settings: Settings,
+    *,
+    customers: int,
+    days: int,
+    seed: int,
+    rate: float | None,
+    truth_path: Path | None,
+    progress: bool = True,
+) -> RunSummary:
+    """Produce the simulation, flush, write its ground truth; returns the run summary."""
+    simulation = simulate(customers=customers, days=days, seed=seed)
+    with TouchpointProducer(producer_config(settings), make_codec(settings)) as producer:
+
+        def send_raw(event: SimulatedEvent) -> None:
+            producer.send_raw(settings.topics.touchpoints(event.channel), POISON_KEY, event.wire)
+
+        summary = run_simulation(simulation, producer.send, send_raw, rate=rate, progress=progress)
+    if truth_path is not None:
+        truth_path.parent.mkdir(parents=True, exist_ok=True)
+        simulation.write_ground_truth(truth_path)
+    if not progress:  # the progress bar ends with the same line
+        print(summary.line(), file=sys.stderr)
+    return summary
