@@ -1,11 +1,12 @@
--- Rejected input by stage and reason, with the topics it came from.
+-- Rejected input by stage and kind of failure, with an example reason and the topics it came from.
 SELECT
     stage,
     error_type,
-    substring(reason, 1, 60) AS reason,
+    trim(replaceRegexpAll(reason, '[0-9a-f]{16}|\\(starts [0-9a-f]*\\)|: .*$', '')) AS failure,
     count() AS records,
-    groupUniqArray(source_topic) AS topics
+    any(reason) AS example,
+    arraySort(groupUniqArray(source_topic)) AS topics
 FROM v_dead_letters
-GROUP BY stage, error_type, reason
+GROUP BY stage, error_type, failure
 ORDER BY records DESC
 LIMIT 20
