@@ -13,6 +13,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sinks.connection import StoreConnection
 from sinks.store import to_store_error
 
 MAX_QUERY_BYTES = 1 << 20
@@ -47,9 +48,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def make_server(
-    host: str, port: int, client: Any, lock: threading.Lock, health: Callable[[], dict[str, Any]]
+    host: str, port: int, store: StoreConnection, health: Callable[[], dict[str, Any]]
 ) -> ThreadingHTTPServer:
-    """A server (not yet serving) with GET /health and POST /sql (body: the query text)."""
+    """A server (not yet serving) with GET /health and POST /sql (body: the query text).
+
+    /sql answers 503 while the sink has not opened its store (it is degraded and retrying).
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: dict[str, Any]) -> None:
@@ -76,7 +80,12 @@ def make_server(
                 self._send(413, {"error": "query too large"})
                 return
             sql = self.rfile.read(length).decode("utf-8")
-            result = run_query(client, lock, sql)
+            client = store.client
+            if client is None:
+                state = health()
+                self._send(503, {"error": f"store not open: {state.get('last_error')}", "code": None})
+                return
+            result = run_query(client, store.lock, sql)
             self._send(400 if "error" in result else 200, result)
 
         def log_message(self, format: str, *args: Any) -> None:

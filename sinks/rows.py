@@ -63,8 +63,8 @@ DEAD_LETTER_COLUMNS: dict[str, pa.DataType] = {
     "source_topic": pa.string(),
     "source_partition": pa.int32(),
     "source_offset": pa.int64(),
-    "key": pa.string(),
-    "payload": pa.string(),
+    "key": pa.binary(),
+    "payload": pa.binary(),
     "payload_size": pa.int64(),
 }
 
@@ -100,12 +100,10 @@ def touchpoints_table(records: Sequence[dict[str, Any]]) -> pa.Table:
 
 
 def dead_letters_table(records: Sequence[dict[str, Any]]) -> pa.Table:
-    """Arrow table for ``dead_letters``; bytes are stored as text with undecodable bytes escaped."""
-    cols: dict[str, list[Any]] = {name: [] for name in DEAD_LETTER_COLUMNS}
-    for rec in records:
-        for name in DEAD_LETTER_COLUMNS:
-            value = rec.get(name)
-            if isinstance(value, bytes):
-                value = value.decode("utf-8", errors="backslashreplace")
-            cols[name].append(value)
+    """Arrow table for ``dead_letters``; key and payload stay the original bytes.
+
+    Bytes as they were (ClickHouse ``String`` holds any bytes), exactly as the Avro path stores them,
+    so a dead letter reads the same whichever path wrote it.
+    """
+    cols: dict[str, list[Any]] = {name: [rec.get(name) for rec in records] for name in DEAD_LETTER_COLUMNS}
     return _table(cols, DEAD_LETTER_COLUMNS)

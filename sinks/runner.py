@@ -5,7 +5,20 @@ Why not a Faust agent: a Faust agent tops out near 15,000 events/s on this kind 
 batch consume with manual commits gives that, and makes "commit only after ClickHouse
 acknowledged" explicit instead of relying on Faust's acking.
 
-Delivery guarantee: at least once into ClickHouse, exactly once for analysts: a crash between
+Throughput: a due batch (``batch_rows`` or ``batch_ms``, whichever first) is written by one
+writer thread while this thread consumes the next one (chDB and the HTTP client release the GIL
+while ClickHouse works); its offsets are committed here once the write returned. If the writer is
+still busy when the next batch is due, that batch keeps filling until the writer is free (up to a
+cap), so a backlog is written in fewer, larger inserts. At most two batches exist at a time: the
+one being written and the one filling up.
+
+Outages: when a write fails (or the store cannot be opened at all, e.g. at start), the sink turns
+degraded: it pauses every assigned partition, so nothing more is buffered, keeps polling so its
+group membership and heartbeats stay alive, and retries the failed batch with exponential backoff
+(capped at ``max_backoff_s``). Anything consumed while paused is dropped and re-read after a seek
+when writes recover, so memory stays bounded by two batches however long the outage lasts.
+
+Delivery guarantee: at least once into ClickHouse, exactly once for analysts. A crash between
 insert and commit replays the batch; the insert deduplication token drops an identical retry and
 ReplacingMergeTree plus the FINAL views remove copies from batches cut differently.
 """
@@ -15,19 +28,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from schemas.codec import Codec
 from schemas.errors import StoreError
 from schemas.topics import KafkaOptions, TopicNames
-from sinks.batch import Batch
+from sinks.batch import DEAD_LETTERS, Batch
 from sinks.routing import Router
+from sinks.status import SinkStatus
 from sinks.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+__all__ = ["SinkConfig", "SinkRunner", "SinkStatus"]
+
+COALESCE = 10  # a due batch may grow to this many times batch_rows while the previous one is written
+COALESCE_ROWS = 100_000  # ... but not beyond this (unless batch_rows itself is larger)
 
 
 @dataclass(frozen=True)
@@ -40,42 +60,24 @@ class SinkConfig:
     batch_rows: int = 5000
     batch_ms: int = 1000
     max_backoff_s: float = 30.0
-
-
-@dataclass
-class SinkStatus:
-    """What /health reports: degraded while ClickHouse refuses writes, with the last error."""
-
-    state: str = "starting"
-    rows_written: int = 0
-    batches: int = 0
-    dead_letters: int = 0
-    last_error: str | None = None
-    last_error_code: int | None = None
-    committed: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "rows_written": self.rows_written,
-            "batches": self.batches,
-            "dead_letters": self.dead_letters,
-            "last_error": self.last_error,
-            "last_error_code": self.last_error_code,
-        }
+    consumer_overrides: dict[str, Any] = field(default_factory=dict)
 
 
 class SinkRunner:
-    """Consume, batch, write, commit; pause consumption while the store is down."""
+    """Consume, batch, write (one batch in flight), commit; pause consumption while the store is down."""
 
-    def __init__(self, config: SinkConfig, writer: BatchWriter, codec: Codec | None = None) -> None:
+    def __init__(
+        self, config: SinkConfig, writer: BatchWriter, codec: Codec | None = None, consumer: Any = None
+    ) -> None:
+        """``consumer`` replaces the confluent-kafka consumer built from ``config`` (for tests)."""
         self.config = config
-        self.writer = writer
         self.router = Router(config.topics, codec or Codec())
-        self.batch = Batch(config.batch_rows, config.batch_ms)
-        self.status = SinkStatus()
+        writer.router = self.router
+        self.writer = writer
+        self.batch = self._new_batch()
+        self.status = SinkStatus(store=writer.store.url)
         self.stop_event = threading.Event()
-        self.consumer = Consumer(
+        self.consumer = consumer or Consumer(
             {
                 **config.kafka,
                 "group.id": config.group_id,
@@ -85,22 +87,41 @@ class SinkRunner:
                 "session.timeout.ms": 10000,
                 "fetch.min.bytes": 65536,
                 "fetch.wait.max.ms": 100,
+                "queued.max.messages.kbytes": 32768,
+                **config.consumer_overrides,
             }
         )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
+        self._inflight: tuple[Batch, Future[int]] | None = None
+        self._failed: Batch | None = None  # written unsuccessfully; retried before anything else
+        self._blocked = False
+        self._attempt = 0
+        self._retry_at = 0.0
+        self._rewind: dict[tuple[str, int], int] = {}  # first offset dropped while paused
+        # A due batch waits for the writer to be free and keeps filling meanwhile, up to this cap:
+        # under a backlog inserts grow (each costs ClickHouse tens of milliseconds whatever its
+        # size), at low traffic they stay small and frequent.
+        self._cap = max(config.batch_rows, min(COALESCE * config.batch_rows, COALESCE_ROWS))
+        self.status.buffer_limit = 2 * self._cap
+
+    def _new_batch(self) -> Batch:
+        return Batch(self.config.batch_rows, self.config.batch_ms)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Until :meth:`stop`: the loop; on the way out, flush what is gathered and leave the group."""
+        """Until :meth:`stop`: the loop; on the way out, write what is gathered and leave the group."""
         self.consumer.subscribe(self.router.source_topics, on_revoke=self._on_revoke, on_lost=self._on_lost)
-        self.status.state = "ok"
         try:
+            self._open_store()
             while not self.stop_event.is_set():
-                self._consume_once(timeout=0.1)
-                if self.batch.due:
-                    self.flush()
-            self.flush()
+                if self._blocked:
+                    self._blocked_step()
+                else:
+                    self._step()
+            self._drain()
         finally:
+            self._pool.shutdown(wait=True)
             self.consumer.close()
             self.status.state = "stopped"
 
@@ -109,77 +130,190 @@ class SinkRunner:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def _consume_once(self, timeout: float) -> None:
-        for msg in self.consumer.consume(num_messages=min(self.config.batch_rows, 10000), timeout=timeout):
-            error = msg.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                log.warning("consumer error: %s", error)
-                continue
-            topic, partition, offset = (
-                cast(str, msg.topic()),
-                cast(int, msg.partition()),
-                cast(int, msg.offset()),
-            )
-            routed = self.router.route(topic, partition, offset, msg.key(), msg.value())
-            if routed.row.get("stage") == "sink":
-                self.status.dead_letters += 1
-            self.batch.add(routed.table, routed.row, topic, partition, offset)
-
-    def flush(self) -> None:
-        """Write the batch, retrying with backoff while consumption is paused, then commit it."""
-        if self.batch.empty:
+    def _step(self) -> None:
+        self._collect(wait=False)
+        if self._blocked:
             return
-        attempt = 0
-        while True:
-            try:
-                written = self.writer.write(self.batch)
-                break
-            except StoreError as exc:
-                if not exc.retryable and attempt >= 3:
-                    raise
-                attempt += 1
-                self._degraded(exc, attempt)
-                if self.stop_event.is_set():
-                    log.warning("stopping with an unwritten batch; its offsets stay uncommitted")
-                    return
-        positions = [TopicPartition(t, p, o) for (t, p), o in self.batch.commit_positions().items()]
-        self.consumer.commit(offsets=positions, asynchronous=False)
-        self._resume_after_outage()
+        room = max(1, self._cap - self.batch.size)
+        messages = self.consumer.consume(num_messages=min(room, 10_000), timeout=0.1)
+        _, errors = self.router.feed(self.batch, messages)
+        for error in errors:
+            if error.fatal():
+                raise KafkaException(error)
+            log.warning("consumer error: %s", error)
+        if self.batch.due and (self._writer_idle or self.batch.size >= self._cap):
+            self._dispatch()
+        self.status.buffered_rows = self._buffered()
+
+    @property
+    def _writer_idle(self) -> bool:
+        return self._inflight is None or self._inflight[1].done()
+
+    def _dispatch(self) -> None:
+        """Hand the due batch to the writer thread (after the previous one finished)."""
+        self._collect(wait=True)
+        if self._blocked:
+            return
+        batch, self.batch = self.batch, self._new_batch()
+        self._inflight = (batch, self._pool.submit(self.writer.write, batch))
+
+    def _collect(self, wait: bool) -> None:
+        """Commit the batch in flight once written; a failed write blocks the sink."""
+        if self._inflight is None:
+            return
+        batch, future = self._inflight
+        if not wait and not future.done():
+            return
+        self._inflight = None
+        try:
+            written = future.result()
+        except StoreError as exc:
+            self._failed = batch
+            self._block(exc)
+            return
+        self._committed(batch, written)
+
+    def _committed(self, batch: Batch, written: int) -> None:
+        positions = [TopicPartition(t, p, o) for (t, p), o in batch.commit_positions().items()]
+        try:
+            self.consumer.commit(offsets=positions, asynchronous=False)
+        except KafkaException as exc:
+            # The rows are in ClickHouse; whoever replays them next is deduplicated there.
+            self.status.commit_failures += 1
+            log.warning("commit failed after a successful write (%s); the batch will be replayed", exc)
+        else:
+            for (topic, part), offset in batch.commit_positions().items():
+                self.status.committed[f"{topic}[{part}]"] = offset
         self.status.rows_written += written
         self.status.batches += 1
-        self.batch.clear()
+        self.status.dead_letters += sum(r.get("stage") == "sink" for r in batch.rows.get(DEAD_LETTERS, ()))
 
-    def _degraded(self, exc: StoreError, attempt: int) -> None:
-        """Back off without buffering more: pause the assignment, keep the group membership alive."""
+    # -- outages ---------------------------------------------------------------------------------
+
+    def _open_store(self) -> None:
+        try:
+            self.writer.store.connect()
+        except StoreError as exc:
+            self._block(exc)
+        else:
+            self.status.state = "ok"
+            self.status.schema_version = self.writer.store.version
+
+    def _block(self, exc: StoreError) -> None:
+        """Degraded: pause everything, remember the error, schedule the next attempt."""
+        self._blocked = True
+        self._attempt += 1
         self.status.state = "degraded"
+        self.status.retries = self._attempt
         self.status.last_error, self.status.last_error_code = exc.message, exc.code
-        log.warning("store write failed (attempt %d, code %s): %s", attempt, exc.code, exc.message)
+        self.status.last_error_retryable = exc.retryable
+        backoff = min(self.config.max_backoff_s, 0.2 * 2 ** min(self._attempt, 16))
+        self._retry_at = time.monotonic() + backoff
+        log.warning(
+            "store unavailable (attempt %d, code %s, retry in %.1fs): %s",
+            self._attempt,
+            exc.code,
+            backoff,
+            exc.message,
+        )
+        self._pause()
+
+    def _pause(self) -> None:
         assignment = self.consumer.assignment()
         if assignment:
             self.consumer.pause(assignment)
-        deadline = time.monotonic() + min(self.config.max_backoff_s, 0.2 * 2**attempt)
-        while time.monotonic() < deadline and not self.stop_event.is_set():
-            self._consume_once(timeout=0.2)  # paused: serves rebalances and heartbeats, returns nothing new
 
-    def _resume_after_outage(self) -> None:
-        if self.status.state == "degraded":
-            assignment = self.consumer.assignment()
-            if assignment:
-                self.consumer.resume(assignment)
-            self.status.state = "ok"
-            log.info("store writes recovered")
+    def _blocked_step(self) -> None:
+        """Keep the membership alive, drop (and later re-read) what arrives, retry when due."""
+        self._pause()  # partitions assigned since the last step too
+        for msg in self.consumer.consume(num_messages=1000, timeout=0.2):
+            if msg.error() is None:
+                key = (str(msg.topic()), int(msg.partition() or 0))
+                offset = int(msg.offset() or 0)
+                self._rewind[key] = min(offset, self._rewind.get(key, offset))
+        self.status.buffered_rows = self._buffered()
+        if time.monotonic() >= self._retry_at:
+            self._retry()
 
-    # -- rebalances --------------------------------------------------------------------------------
+    def _retry(self) -> None:
+        try:
+            if not self.writer.store.connected:
+                self.writer.store.connect()
+                self.status.schema_version = self.writer.store.version
+            if self._failed is not None:
+                written = self.writer.write(self._failed)
+                self._committed(self._failed, written)
+                self._failed = None
+        except StoreError as exc:
+            self._block(exc)
+            return
+        self._unblock()
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Write and commit what we hold before the partitions move to another sink."""
+    def _unblock(self) -> None:
+        assignment = self.consumer.assignment()
+        if assignment:
+            self.consumer.resume(assignment)
+        assigned = {(tp.topic, tp.partition) for tp in assignment}
+        for (topic, part), offset in self._rewind.items():
+            if (topic, part) in assigned:
+                try:
+                    self.consumer.seek(TopicPartition(topic, part, offset))
+                except KafkaException as exc:
+                    log.warning("could not seek %s[%d] back to %d: %s", topic, part, offset, exc)
+        self._rewind.clear()
+        self._blocked = False
+        self._attempt = 0
+        self.status.state = "ok"
+        log.info("store writes recovered")
+
+    def _buffered(self) -> int:
+        inflight = self._inflight[0].size if self._inflight else 0
+        failed = self._failed.size if self._failed else 0
+        return self.batch.size + inflight + failed
+
+    # -- stopping and rebalances -----------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """On stop: finish the write in flight and try the gathered batch once; never wait on an outage."""
+        self._collect(wait=True)
+        if self._blocked or self.batch.empty:
+            if self._blocked:
+                log.warning("stopping while degraded; unwritten batches stay uncommitted and will replay")
+            return
         try:
             self.flush()
-        except (StoreError, KafkaException) as exc:
+        except StoreError as exc:
+            log.warning("could not write the last batch (%s); it stays uncommitted and will replay", exc)
+
+    def flush(self) -> None:
+        """Write and commit the gathered batch now, in this thread; raises StoreError on failure."""
+        self._collect(wait=True)
+        if self.batch.empty or self._blocked:
+            return
+        batch, self.batch = self.batch, self._new_batch()
+        try:
+            written = self.writer.write(batch)
+        except StoreError as exc:
+            self._failed = batch
+            self._block(exc)
+            raise
+        self._committed(batch, written)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Write and commit what we hold before the partitions move; else leave it to the next owner."""
+        try:
+            if not self._blocked:
+                self.flush()
+        except StoreError as exc:
             log.warning("could not flush on revoke (%s); the next owner replays the batch", exc)
-            self.batch.clear()
+        self._forget()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.batch.clear()
+        self._collect(wait=True)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop everything uncommitted: after a rebalance it is re-read from the committed offsets."""
+        self.batch = self._new_batch()
+        self._failed = None
+        self._rewind.clear()

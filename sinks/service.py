@@ -1,4 +1,9 @@
-"""Running the sink as a process: open the store, migrate, serve queries, consume until stopped."""
+"""Running the sink as a process: serve health and queries, consume until stopped.
+
+The store is opened (and its DDL applied) before /health answers; a store that cannot be reached
+then leaves the sink running degraded, reporting why on /health while the runner retries with
+backoff, instead of exiting.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from dataclasses import dataclass
 from types import FrameType
 
 from schemas.codec import Codec
-from sinks.migrate import migrate, schema_version
+from schemas.errors import StoreError
+from sinks.connection import StoreConnection
 from sinks.query_server import make_server
 from sinks.runner import SinkConfig, SinkRunner
-from sinks.store import StoreConfig, open_store
+from sinks.store import StoreConfig
 from sinks.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -28,14 +34,13 @@ class ServiceConfig:
 
 def serve(config: ServiceConfig, codec: Codec | None = None) -> None:
     """Block until SIGTERM/SIGINT; then flush, commit and release the store."""
-    client = open_store(config.store)
-    applied = migrate(client)
-    log.info(
-        "store %s at schema version %d (applied now: %s)", config.store.url, schema_version(client), applied
-    )
-    lock = threading.Lock()
-    runner = SinkRunner(config.sink, BatchWriter(client, lock), codec)
-    server = make_server(config.http_host, config.http_port, client, lock, runner.status.as_dict)
+    store = StoreConnection(config.store)
+    try:
+        store.connect()  # before /health answers, so a healthy sink can always be queried
+    except StoreError as exc:
+        log.warning("store %s cannot be opened (%s); starting degraded", config.store.url, exc.message)
+    runner = SinkRunner(config.sink, BatchWriter(store), codec)
+    server = make_server(config.http_host, config.http_port, store, runner.status.as_dict)
     http = threading.Thread(target=server.serve_forever, name="sink-http", daemon=True)
     http.start()
 
@@ -46,9 +51,10 @@ def serve(config: ServiceConfig, codec: Codec | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.info(
-        "sink consuming %s as group %s; http on %s:%d",
+        "sink consuming %s as group %s into %s; http on %s:%d",
         runner.router.source_topics,
         config.sink.group_id,
+        config.store.url,
         config.http_host,
         config.http_port,
     )
@@ -56,5 +62,5 @@ def serve(config: ServiceConfig, codec: Codec | None = None) -> None:
         runner.run()
     finally:
         server.shutdown()
-        client.close()
+        store.close()
         log.info("sink stopped: %s", runner.status.as_dict())

@@ -61,7 +61,15 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
             if not _healthy(url):
                 raise OmnijourneyError(f"the {name} stopped; see {run_dir() / 'logs' / name}.log")
         worker_lag = group_lag(kafka, settings.app_id, topics.all_touchpoints)
-        sink_lag = group_lag(kafka, settings.sink_group, [topics.resolved, topics.dead_letters])
+        sink_topics = [
+            topics.resolved,
+            topics.dead_letters,
+            topics.identity_changes,
+            topics.journeys,
+            topics.sessions,
+            topics.alerts,
+        ]
+        sink_lag = group_lag(kafka, settings.sink_group, sink_topics)
         if worker_lag == 0 and sink_lag == 0:
             print("  pipeline caught up: every produced touchpoint is stored", file=sys.stderr)
             return

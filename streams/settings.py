@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     store_password: SecretStr | None = None
     sink_group: str = Field("omnijourney-sink", pattern=r"^[A-Za-z0-9._-]+$")
-    sink_batch_rows: int = Field(5000, ge=1)
+    sink_batch_rows: int = Field(50_000, ge=1)
     sink_batch_ms: int = Field(1000, ge=1)
     sink_port: int = Field(6067, ge=1, le=65535)
 

@@ -11,7 +11,7 @@ FROM
         lagInFrame(channel) OVER w AS from_channel,
         dateDiff('second', lagInFrame(event_time) OVER w, event_time) AS gap_s,
         row_number() OVER w AS n
-    FROM v_touchpoints
+    FROM v_touchpoints_unified
     WINDOW w AS (PARTITION BY person_id ORDER BY event_time, event_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )
 WHERE n > 1 AND from_channel != to_channel

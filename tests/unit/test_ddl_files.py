@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,28 @@ def test_misnamed_or_duplicate_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "two.sql").write_text("SELECT 2;")
     with pytest.raises(SchemaError, match=r"NNN_name\.sql"):
         load_migrations(tmp_path)
+
+
+# Stores in the field were created from released DDL files; a change to one would never reach
+# them (its version is recorded as applied). Changes go in a new NNN_name.sql file instead.
+RELEASED = {"001_touchpoints.sql": "34a42111c58340ac7547760923ccb668519798f21db3f9739ce10ae8ee6b2bba"}
+
+
+def test_released_ddl_files_are_never_edited() -> None:
+    from sinks.ddl_files import DDL_DIR
+
+    for name, digest in RELEASED.items():
+        assert hashlib.sha256((DDL_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_every_statement_can_run_again() -> None:
+    """migrate() may re-run a file whose version record was lost; every CREATE must tolerate that."""
+    for migration in load_migrations():
+        for statement in migration.statements:
+            assert statement.upper().startswith(
+                (
+                    "CREATE TABLE IF NOT EXISTS",
+                    "CREATE VIEW IF NOT EXISTS",
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS",
+                )
+            ), statement.splitlines()[0]

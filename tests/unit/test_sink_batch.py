@@ -62,3 +62,49 @@ def test_clear_empties_everything() -> None:
     assert batch.empty
     assert batch.size == 0
     assert batch.commit_positions() == {}
+
+
+class Msg:
+    """A consumed message, as much as a batch keeps of it."""
+
+    def __init__(self, offset: int) -> None:
+        self.o = offset
+
+    def topic(self) -> str:
+        return "t"
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self.o
+
+    def key(self) -> bytes | None:
+        return None
+
+    def value(self) -> bytes | None:
+        return b"v"
+
+    def timestamp(self) -> tuple[int, int]:
+        return (0, -1)
+
+
+def test_encoded_messages_count_towards_size_due_and_positions() -> None:
+    batch = Batch(max_rows=3, max_ms=10_000)
+    batch.add_encoded(TOUCHPOINTS, Msg(4), "t", 0, 4)
+    batch.add(DEAD_LETTERS, {}, "t", 0, 5)
+    assert not due(batch)
+    batch.add_encoded(TOUCHPOINTS, Msg(6), "t", 0, 6)
+    assert due(batch)
+    assert [m.offset() for m in batch.encoded[TOUCHPOINTS]] == [4, 6]
+    assert batch.commit_positions() == {("t", 0): 7}
+
+
+def test_tokens_differ_by_write_path_and_repeat_for_the_same_ranges() -> None:
+    first, second = Batch(100, 1000), Batch(100, 1000)
+    for batch in (first, second):
+        batch.add_encoded(TOUCHPOINTS, Msg(1), "t", 0, 1)
+        batch.add(DEAD_LETTERS, {}, "t", 0, 2)
+    assert first.dedup_token(TOUCHPOINTS, "avro") == second.dedup_token(TOUCHPOINTS, "avro")
+    assert first.dedup_token(TOUCHPOINTS, "avro") != first.dedup_token(TOUCHPOINTS, "rows")
+    assert first.dedup_token(TOUCHPOINTS, "avro").startswith("touchpoints:avro:")
