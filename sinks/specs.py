@@ -61,6 +61,11 @@ SPECS: dict[str, TableSpec] = {
 }
 
 
+def sink_topics(topics: TopicNames) -> list[str]:
+    """Every topic the sink consumes (its consumer group's lag is measured over these)."""
+    return list(topic_tables(topics))
+
+
 def topic_tables(topics: TopicNames) -> dict[str, TableSpec]:
     """Source topic -> the spec of the table it fills."""
     return {

@@ -13,6 +13,7 @@ import time
 from schemas.errors import OmnijourneyError
 from sinks.query import query, render
 from sinks.saved import saved_query
+from sinks.specs import sink_topics
 from streams.admin import ensure_topics, group_lag, pipeline_topics
 from streams.settings import Settings
 from streams.supervise import Service, run_dir, start, wait_http
@@ -61,15 +62,7 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
             if not _healthy(url):
                 raise OmnijourneyError(f"the {name} stopped; see {run_dir() / 'logs' / name}.log")
         worker_lag = group_lag(kafka, settings.app_id, topics.all_touchpoints)
-        sink_topics = [
-            topics.resolved,
-            topics.dead_letters,
-            topics.identity_changes,
-            topics.journeys,
-            topics.sessions,
-            topics.alerts,
-        ]
-        sink_lag = group_lag(kafka, settings.sink_group, sink_topics)
+        sink_lag = group_lag(kafka, settings.sink_group, sink_topics(topics))
         if worker_lag == 0 and sink_lag == 0:
             print("  pipeline caught up: every produced touchpoint is stored", file=sys.stderr)
             return

@@ -18,20 +18,11 @@ run="${OMNIJOURNEY_RUN_DIR:-$root/.run}/kafka"
 port="${OMNIJOURNEY_LOCAL_KAFKA_PORT:-19092}"
 controller_port="${OMNIJOURNEY_LOCAL_KAFKA_CONTROLLER_PORT:-19093}"
 pidfile="$run/kafka.pid"
+name=kafka
+cmdline_marker="kafka.Kafka"
+# shellcheck source=../service-lib.sh
+source "$here/../service-lib.sh"
 ready_timeout="${OMNIJOURNEY_KAFKA_READY_TIMEOUT:-90}"
-
-log() { printf 'kafka: %s\n' "$*" >&2; }
-
-port_open() {  # host port -> 0 when something accepts TCP connections there
-  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
-
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
-}
 
 install() {
   if [[ -f "$lib/.complete" && "$lib/.complete" -nt "$here/pom.xml" ]]; then return 0; fi
@@ -122,21 +113,6 @@ up() {
     sleep 0.2
   done
   log "ready on 127.0.0.1:$port (pid $(cat "$pidfile"), started in $(( $(date +%s%3N) - started )) ms)"
-}
-
-down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"; log "not running"; return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped (pid $pid)"; return 0; }
-    sleep 0.2
-  done
-  log "pid $pid did not stop in 30s; killing it"
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
 }
 
 status() {

@@ -23,13 +23,11 @@ run="${OMNIJOURNEY_RUN_DIR:-$root/.run}/registry"
 port="${OMNIJOURNEY_LOCAL_REGISTRY_PORT:-18081}"
 api_path="/apis/ccompat/v7"
 pidfile="$run/registry.pid"
+name=registry
+cmdline_marker="schema-registry-1-runner.jar"
+# shellcheck source=../service-lib.sh
+source "$here/../service-lib.sh"
 ready_timeout="${OMNIJOURNEY_REGISTRY_READY_TIMEOUT:-90}"
-
-log() { printf 'registry: %s\n' "$*" >&2; }
-
-port_open() {  # host port -> 0 when something accepts TCP connections there
-  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 api_answers() {  # host port path -> 0 when GET path answers 200 (plain bash: no curl needed)
   (
@@ -38,13 +36,6 @@ api_answers() {  # host port path -> 0 when GET path answers 200 (plain bash: no
     IFS= read -r -t 5 status <&3 || exit 1
     [[ "$status" == *" 200"* ]]
   ) 2>/dev/null
-}
-
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null && grep -q 'schema-registry-1-runner.jar' "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
 install() {
@@ -110,21 +101,6 @@ up() {
     sleep 0.2
   done
   log "ready at $(url) (pid $(cat "$pidfile"), started in $(( $(date +%s%3N) - started )) ms)"
-}
-
-down() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$pidfile"; log "not running"; return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped (pid $pid)"; return 0; }
-    sleep 0.2
-  done
-  log "pid $pid did not stop in 30s; killing it"
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
 }
 
 url() { echo "http://127.0.0.1:$port$api_path"; }

@@ -16,22 +16,11 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.codec import Codec
 from schemas.models.base import AvroModel
-from schemas.topics import TopicNames
+from sinks.specs import sink_topics
 from streams.admin import group_lag
 from streams.supervise import Service, start, wait_http
 from tests.integration.conftest import Isolated
 from tests.integration.sink_helpers import encode
-
-
-def sink_topics(topics: TopicNames) -> list[str]:
-    return [
-        topics.resolved,
-        topics.identity_changes,
-        topics.journeys,
-        topics.sessions,
-        topics.alerts,
-        topics.dead_letters,
-    ]
 
 
 def sink_url(isolated: Isolated) -> str:
