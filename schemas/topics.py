@@ -39,6 +39,11 @@ class TopicNames:
         return self._name("touchpoints.resolved")
 
     @property
+    def identity_routing(self) -> str:
+        """Internal: hop-by-hop messages of the identity stage, keyed by identifier or cluster."""
+        return self._name("identity.routing")
+
+    @property
     def identity_changes(self) -> str:
         return self._name("identity.changes")
 

@@ -14,6 +14,7 @@ def pipeline_topics(topics: TopicNames) -> list[str]:
     return [
         *topics.all_touchpoints,
         topics.resolved,
+        topics.identity_routing,
         topics.identity_changes,
         topics.journeys,
         topics.sessions,

@@ -1,4 +1,10 @@
-"""The Faust agent of the identity stage: bytes from touchpoints.<channel> to touchpoints.resolved."""
+"""The Faust agents of the identity stage: thin shells over the partition handler.
+
+``intake`` reads touchpoints.<channel>, dead-letters what cannot be read, and starts each
+touchpoint's walk on the routing topic. ``route`` handles routing messages on the partition owning
+their key, with the two tables (identifiers, clusters) that the handler reads and writes for that
+key only, and publishes resolved touchpoints and identity changes.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +16,60 @@ from schemas.codec import Codec
 from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
-from streams.identity.resolve import RESOLVED_NAME, resolve
+from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
+from streams.identity.handler import handle
+from streams.identity.protocol import decode, encode
+from streams.identity.resolve import RESOLVED_NAME
+from streams.identity.state import PartitionState
+from streams.identity.touchpoints import change_record, observe, resolved_record
 
 STAGE = "identity"
+CHANGE_NAME = "io.omnijourney.IdentityChange"
 
 
-def register(app: faust.App, topics: TopicNames, codec: Codec) -> Any:
-    """Declare the stage's topics and agent on ``app``; returns the agent."""
+def register(
+    app: faust.App, topics: TopicNames, codec: Codec, policy: IdentityPolicy = DEFAULT_POLICY
+) -> tuple[Any, Any]:
+    """Declare the stage's topics, tables and agents on ``app``; returns the two agents."""
     source = app.topic(*topics.all_touchpoints, key_serializer="raw", value_serializer="raw")
+    routing = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="json")
     resolved = app.topic(topics.resolved, key_serializer="raw", value_serializer="raw")
+    changes = app.topic(topics.identity_changes, key_serializer="raw", value_serializer="raw")
     dead = app.topic(topics.dead_letters, key_serializer="raw", value_serializer="raw")
+    json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
+    identifiers = app.Table("identity-identifiers", schema=json_schema)
+    clusters = app.Table("identity-clusters", schema=json_schema)
+    state = PartitionState(identifiers, clusters)
 
-    async def identity(stream: faust.StreamT[bytes]) -> None:
+    async def intake(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
             try:
-                out = resolve(codec, event.value, msg.topic, msg.partition, msg.offset)
+                start = observe(codec, event.value, msg.topic, msg.partition, msg.offset, policy)
             except OmnijourneyError as exc:
                 exc.at(msg.topic, msg.partition, msg.offset)
                 record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, event.value)
                 await dead.send(key=msg.key, value=codec.encode(DEAD_LETTER_NAME, record))
                 continue
-            await resolved.send(key=out.person_id.encode(), value=codec.encode(RESOLVED_NAME, out.record))
+            await routing.send(key=start.key.encode(), value=encode(start))
 
-    return app.agent(source, name=f"{app.conf.id}.identity")(identity)
+    async def route(stream: faust.StreamT[Any]) -> None:
+        async for value in stream:
+            effects = handle(decode(value), state, policy)
+            for message in effects.messages:
+                await routing.send(key=message.key.encode(), value=encode(message))
+            for resolution in effects.resolved:
+                record = resolved_record(codec, resolution)
+                await resolved.send(
+                    key=resolution.person_id.encode(), value=codec.encode(RESOLVED_NAME, record)
+                )
+            for change in effects.changes:
+                await changes.send(
+                    key=change.person_id.encode(), value=codec.encode(CHANGE_NAME, change_record(change))
+                )
+
+    name = app.conf.id
+    return (
+        app.agent(source, name=f"{name}.identity-intake")(intake),
+        app.agent(routing, name=f"{name}.identity-route")(route),
+    )

@@ -1,0 +1,111 @@
+"""The identity stage on the real broker: the identity map it builds equals the reference.
+
+The worker's tables are read back from their changelog topics (what a restarted worker recovers
+from) and turned into an identifier -> person map, which must equal the map the pure-Python
+reference computes from the same events, at 1 and at 8 partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from producers.simulator import simulate
+from schemas.topics import KafkaOptions
+from streams.admin import ensure_topics, group_lag, pipeline_topics
+from streams.identity.lookup import identity_map
+from streams.identity.reference import identity_map_of
+from streams.identity.score import wire_events
+from streams.produce import produce_simulation
+from streams.settings import Settings, load_settings
+from streams.supervise import start, wait_http
+from tests.integration.conftest import Isolated, free_port
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS, DAYS, SEED = 150, 7, 5
+
+
+def read_changelog(kafka: KafkaOptions, topic: str) -> dict[str, Any]:
+    """Last value per key of a Faust table's changelog (JSON keys and values; None deletes)."""
+    consumer = Consumer({**kafka, "group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    ends = {}
+    for p in metadata.partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        if high > low:
+            ends[p] = high
+    consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+    table: dict[str, Any] = {}
+    misses = 0
+    while ends and misses < 20:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            misses += 1
+            continue
+        assert msg.error() is None, msg.error()
+        key = json.loads(msg.key() or b"null")
+        value = msg.value()
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = json.loads(value)
+        if (msg.offset() or 0) + 1 >= ends.get(msg.partition() or 0, 0):
+            ends.pop(msg.partition() or 0, None)
+    consumer.close()
+    assert not ends, f"could not read {topic} to the end"
+    return table
+
+
+def wait_idle(settings: Settings, topics: list[str], timeout_s: float = 300) -> None:
+    """Until the worker's group has no lag on any of ``topics`` twice in a row (hops produce more)."""
+    deadline, quiet = time.monotonic() + timeout_s, 0
+    while time.monotonic() < deadline:
+        lag = group_lag(settings.kafka_client_config(), settings.app_id, topics)
+        quiet = quiet + 1 if lag == 0 else 0
+        if quiet >= 3:
+            return
+        time.sleep(1.0)
+    raise AssertionError(f"identity stage still has lag after {timeout_s}s")
+
+
+@pytest.mark.parametrize("partitions", [1, 8])
+def test_identity_map_equals_reference(isolated: Isolated, tmp_path: Path, partitions: int) -> None:
+    tag = uuid.uuid4().hex[:8]
+    env = {
+        **isolated.env,
+        "OMNIJOURNEY_TOPIC_PREFIX": f"id{tag}.",
+        "OMNIJOURNEY_APP_ID": f"id{tag}",
+        "OMNIJOURNEY_TOPIC_PARTITIONS": str(partitions),
+        "OMNIJOURNEY_WEB_PORT": str(free_port()),
+        "OMNIJOURNEY_DATA_DIR": str(tmp_path / "data"),
+    }
+    settings = load_settings(env)
+    kafka = settings.kafka_client_config()
+    ensure_topics(kafka, pipeline_topics(settings.topics), partitions, 1)
+    worker = start("worker", ["worker", "-l", "info"], env, tmp_path / "run")
+    try:
+        wait_http(f"http://{settings.web_host}:{settings.web_port}/health", worker)
+        produce_simulation(
+            settings, customers=CUSTOMERS, days=DAYS, seed=SEED, rate=None, truth_path=None, progress=False
+        )
+        wait_idle(settings, [*settings.topics.all_touchpoints, settings.topics.identity_routing])
+        assert worker.alive(), worker.log_tail()
+    finally:
+        assert worker.stop() == 0, worker.log_tail()
+
+    identifiers = read_changelog(kafka, f"{settings.app_id}-identity-identifiers-changelog")
+    clusters = read_changelog(kafka, f"{settings.app_id}-identity-clusters-changelog")
+    actual = identity_map(identifiers.items(), clusters.items())
+
+    simulation = simulate(customers=CUSTOMERS, days=DAYS, seed=SEED)
+    expected = identity_map_of(wire_events(simulation, settings.pii_hash_key.get_secret_value().encode()))
+    assert actual == expected
+    persons = set(expected.values())
+    assert len(persons) < len(expected) / 1.5, "the sample should stitch many identifiers together"
