@@ -19,12 +19,10 @@ from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
 from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
 from streams.identity.handler import handle
 from streams.identity.protocol import decode, encode
-from streams.identity.resolve import RESOLVED_NAME
 from streams.identity.state import PartitionState
-from streams.identity.touchpoints import change_record, observe, resolved_record
+from streams.identity.touchpoints import CHANGE_NAME, RESOLVED_NAME, change_record, observe, resolved_record
 
 STAGE = "identity"
-CHANGE_NAME = "io.omnijourney.IdentityChange"
 
 
 def register(

@@ -10,12 +10,28 @@ import base64
 import datetime as dt
 from typing import Any
 
+from pydantic import ValidationError
+
 from schemas.codec import Codec
 from schemas.errors import InvalidEventError
+from schemas.models import Touchpoint
 from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
 from streams.identity.hops import start
 from streams.identity.protocol import Change, Observe, Resolution
-from streams.identity.resolve import TOUCHPOINT_NAME, validate
+
+TOUCHPOINT_NAME = "io.omnijourney.Touchpoint"
+RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
+CHANGE_NAME = "io.omnijourney.IdentityChange"
+
+
+def validate(record: dict[str, Any]) -> Touchpoint:
+    """The decoded record as a Touchpoint, or InvalidEventError naming the first bad field."""
+    try:
+        return Touchpoint.from_avro(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidEventError(f"{field}: {first['msg']}", field=field) from None
 
 
 def observe(
