@@ -258,7 +258,7 @@ class _Generator:
 
 
 def _compile(
-    schema: Mapping[str, Any], named: Mapping[str, Any], header: bytes, plain: frozenset[str] = frozenset()
+    schema: Any, named: Mapping[str, Any], header: bytes, plain: frozenset[str] = frozenset()
 ) -> Writer:
     gen = _Generator(named, plain)
     gen.write(schema, "r", 1)
@@ -273,9 +273,38 @@ def _compile(
         "_pack_d": struct.Struct("<d").pack,
         **gen.consts,
     }
-    exec(compile(source, f"<avro writer for {schema.get('name', 'schema')}>", "exec"), namespace)
+    label = schema.get("name", "schema") if isinstance(schema, dict) else "value"
+    exec(compile(source, f"<avro writer for {label}>", "exec"), namespace)
     writer: Writer = namespace["write"]
     return writer
+
+
+def resolve(schema: Any, named: Mapping[str, Any]) -> Any:
+    """The Avro schema with named references resolved and ``{"type": {...}}`` wrappers removed."""
+    while True:
+        if isinstance(schema, str) and schema in named:
+            schema = named[schema]
+        elif isinstance(schema, dict) and isinstance(schema["type"], dict | list):
+            schema = schema["type"]
+        else:
+            return schema
+
+
+def avro_kind(schema: Any) -> tuple[str, str | None]:
+    """Type and logical type of a resolved Avro schema (``"union"`` for a list)."""
+    if isinstance(schema, str):
+        return schema, None
+    if isinstance(schema, list):
+        return "union", None
+    return schema["type"], schema.get("logicalType")
+
+
+def encode_value(schema: Any, named: Mapping[str, Any], value: Any) -> bytes:
+    """The Avro encoding of ``value`` under any (sub)schema, e.g. a field's default.
+
+    ``named`` resolves named types referenced by name, as in ``parsed["__named_schemas"]``.
+    """
+    return _compile(schema, named, b"")(value)
 
 
 def compile_writer(parsed: Mapping[str, Any], header: bytes) -> Writer:

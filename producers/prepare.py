@@ -1,5 +1,11 @@
 """From a channel's event to (topic, key, Avro bytes): validation, PII hashing, routing, encoding.
 
+Two paths give the same result. The slow path is the authority: pydantic validation into a fresh
+dict, hashing in place, then the generated Avro writer (or the codec). The fast path
+(:mod:`producers.fast_path`) does all of it in one generated pass over the caller's dict, for the
+plain input it can vouch for, and declines everything else, which then takes the slow path: errors
+are always the slow path's own.
+
 Everything here is pure and needs no broker, so it is what the unit tests exercise and what the
 benchmark uses to pre-encode the baseline's records. :class:`producers.sdk.TouchpointProducer`
 adds only the Kafka side.
@@ -7,8 +13,6 @@ adds only the Kafka side.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -16,6 +20,8 @@ from pydantic import ValidationError
 
 from producers.avro_writer import UnsupportedSchema, Writer, compile_writer
 from producers.config import ProducerConfig
+from producers.fast_path import always_slow, build_fast_path, framing_header, probe_records
+from producers.fused import FALLBACK_ERRORS, FastPath
 from producers.inputs import invalid_event, validate_raw
 from producers.pii import PiiHasher, normalise_hash
 from producers.routing import KEY_PRIORITY, channel_topics
@@ -67,51 +73,7 @@ def hash_identifiers(identifiers: list[dict[str, Any]], hasher: PiiHasher) -> by
     return key.encode()
 
 
-def _probe_records() -> list[dict[str, Any]]:
-    """A sparse and a full touchpoint: the fast writer must match the codec on both."""
-    when = dt.datetime(2024, 5, 17, 9, 30, 15, 123000, tzinfo=dt.UTC)
-    sparse: dict[str, Any] = {
-        "event_id": uuid.UUID(int=1),
-        "event_time": when,
-        "channel": "web",
-        "event_type": "page_view",
-        "identifiers": [{"type": "cookie", "value": "c"}],
-    }
-    full = Touchpoint.model_validate(
-        {
-            "event_id": uuid.UUID(int=2**127 + 12345),
-            "event_time": when,
-            "channel": "store",
-            "event_type": "reservation_picked_up",
-            "identifiers": [
-                {"type": "customer_id", "value": "C-1"},
-                {"type": "hashed_email", "value": "f" * 64},
-            ],
-            "source": "pos-milano-3",
-            "session_id": "s",
-            "conversation_id": "conv",
-            "case_id": "case",
-            "context": {
-                "store_id": "MI3",
-                "agent_id": "a7",
-                "campaign_id": "spring",
-                "url": "https://x.test/p?q=1",
-                "purchasable": True,
-                "product_ids": ["sofa-green", "cushion"],
-                "order_id": "o1",
-                "reservation_id": "r1",
-                "amount_cents": -129_900,
-                "currency": "EUR",
-                "summary": "ritiro è ok",
-            },
-            "consent": {"analytics": True, "marketing": False, "personalization": None},
-            "attributes": {"k": "v", "é": "ü" * 200},
-        }
-    )
-    return [sparse, full.to_avro()]
-
-
-def build_encoder(codec: Codec) -> Callable[[Mapping[str, Any]], bytes]:
+def build_encoder(codec: Codec, header: bytes | None = None) -> Callable[[Mapping[str, Any]], bytes]:
     """The fastest encoder that writes exactly what ``codec`` writes for touchpoints.
 
     The framing header (single-object fingerprint, or Confluent magic and registry id) is
@@ -125,12 +87,12 @@ def build_encoder(codec: Codec) -> Callable[[Mapping[str, Any]], bytes]:
         return codec.encode(TOUCHPOINT_AVRO_NAME, dict(record))
 
     parsed = codec.catalog.reader(TOUCHPOINT_AVRO_NAME).parsed
-    probes = _probe_records()
+    probes = probe_records()
+    header = header if header is not None else framing_header(codec)
+    if header is None:
+        return slow
     try:
-        framed, body = slow(probes[0]), compile_writer(parsed, b"")(probes[0])
-        if not framed.endswith(body):
-            return slow
-        fast: Writer = compile_writer(parsed, framed[: len(framed) - len(body)])
+        fast: Writer = compile_writer(parsed, header)
         if any(fast(r) != slow(r) for r in probes):
             return slow
     except (UnsupportedSchema, SchemaError, *_WRITER_ERRORS):
@@ -152,7 +114,25 @@ class EventPreparer:
         self.codec = codec or Codec()
         self.hasher = PiiHasher(config.pii_key, config.default_country_code)
         self.topics = channel_topics(config.topic_prefix)
-        self.encode = build_encoder(self.codec)
+        header = framing_header(self.codec)  # with a registry, asking it once
+        self.encode = build_encoder(self.codec, header)
+        # ``fast(event)`` either returns what ``slow(event)`` would, or raises one of
+        # FALLBACK_ERRORS for input it does not vouch for (then ``slow`` decides).
+        self.fast: FastPath = (
+            build_fast_path(self.codec, self.hasher, self.topics, self.slow, header) or always_slow
+        )
+
+    def parts(self, event: Touchpoint | Mapping[str, Any]) -> tuple[str, bytes, bytes]:
+        """Topic, key and encoded value of one event, by the fast path when it vouches for it."""
+        try:
+            return self.fast(event)
+        except FALLBACK_ERRORS:
+            return self.slow(event)
+
+    def slow(self, event: Touchpoint | Mapping[str, Any]) -> tuple[str, bytes, bytes]:
+        """:meth:`parts` by the authoritative path: pydantic validation, hashing, then encoding."""
+        record, key = self.record(event)
+        return self.topics[record["channel"]], key, self.encode(record)
 
     def record(self, event: Touchpoint | Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
         """The Avro-ready record (PII hashed) and its key; raises :class:`InvalidEventError`."""
@@ -172,8 +152,7 @@ class EventPreparer:
 
     def prepare(self, event: Touchpoint | Mapping[str, Any]) -> Prepared:
         """Topic, key and encoded value of one event; nothing is sent."""
-        record, key = self.record(event)
-        return Prepared(self.topics[record["channel"]], key, self.encode(record))
+        return Prepared(*self.parts(event))
 
     def touchpoint(self, event: Touchpoint | Mapping[str, Any]) -> Touchpoint:
         """The :class:`Touchpoint` the wire will carry for ``event`` (hashed, UTC, milliseconds).

@@ -169,3 +169,16 @@ def test_hashes_given_by_a_channel_are_lowercased_and_checked() -> None:
     for bad in ["ab" * 31, "ab" * 33, "zz" * 32, "anna@example.com"]:
         with pytest.raises(InvalidEventError):
             normalise_hash(bad)
+
+
+@given(st.binary(min_size=1, max_size=200), st.text(max_size=80))
+def test_the_hmac_is_rfc_2104_hmac_sha256_for_any_key(key: bytes, value: str) -> None:
+    # Keys longer than SHA-256's 64-byte block are hashed first; shorter ones padded.
+    assert PiiHasher(key, "39").hmac_hex(value) == reference_hmac(key, value)
+
+
+@pytest.mark.parametrize("raw", ["a\ud800b@example.com", "ab@exa\udfffmple.com"])
+def test_an_email_utf8_cannot_carry_is_refused_as_invalid(raw: str) -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        PiiHasher(KEY, "39").email(raw)
+    assert raw not in str(caught.value)
