@@ -5,7 +5,8 @@ from __future__ import annotations
 import faust
 
 from schemas.codec import Codec
-from streams.identity import agent as identity_agent
+from streams.identity import agent as stitching_agent
+from streams.identity import strongest_agent
 from streams.settings import Settings
 from streams.wiring import make_codec
 
@@ -41,7 +42,10 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    identity_agent.register(app, settings.topics, codec)
+    if settings.identity_stage == "stitch":
+        stitching_agent.register(app, settings.topics, codec)
+    else:
+        strongest_agent.register(app, settings.topics, codec)
 
     @app.page("/health")
     async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -56,14 +56,17 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
     kafka, topics = settings.kafka_client_config(), settings.topics
     health = {"worker": f"{worker_url(settings)}/health", "sink": f"{sink_url(settings)}/health"}
     deadline = time.monotonic() + timeout_s
-    last_report = 0.0
+    last_report, quiet = 0.0, 0
+    worker_topics = [*topics.all_touchpoints, topics.identity_routing]
     while time.monotonic() < deadline:
         for name, url in health.items():
             if not _healthy(url):
                 raise OmnijourneyError(f"the {name} stopped; see {run_dir() / 'logs' / name}.log")
-        worker_lag = group_lag(kafka, settings.app_id, topics.all_touchpoints)
+        worker_lag = group_lag(kafka, settings.app_id, worker_topics)
         sink_lag = group_lag(kafka, settings.sink_group, sink_topics(topics))
-        if worker_lag == 0 and sink_lag == 0:
+        # Hops of the identity stage produce more work: only a few quiet checks in a row mean done.
+        quiet = quiet + 1 if worker_lag == 0 and sink_lag == 0 else 0
+        if quiet >= 3:
             print("  pipeline caught up: every produced touchpoint is stored", file=sys.stderr)
             return
         if time.monotonic() - last_report >= 5:
@@ -89,7 +92,7 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
     _ensure_service("sink", ["sink"], f"{sink_url(settings)}/health")
 
     print(f"producing {days} simulated days of {customers} customers on every channel (seed {seed})")
-    produce_simulation(
+    summary = produce_simulation(
         settings,
         customers=customers,
         days=days,
@@ -98,6 +101,15 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
         truth_path=run_dir() / "demo-ground-truth.json",
     )
     wait_caught_up(settings)
+    counts = query(
+        store_config(settings),
+        "SELECT (SELECT count() FROM v_touchpoints), (SELECT count() FROM v_dead_letters)",
+        sink_url(settings),
+    )["rows"][0]
+    print(
+        f"ClickHouse holds {counts[0]:,} touchpoints ({summary.valid:,} valid ones produced by this run) "
+        f"and {counts[1]:,} dead letters ({summary.wire:,} poison records sent by this run)"
+    )
 
     for name in SUMMARY:
         item = saved_query(name)

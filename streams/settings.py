@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = Field(None, description="Confluent framing when set")
 
     # Stream workers
+    identity_stage: Literal["strongest", "stitch"] = Field(
+        "strongest", description="strongest: person of the strongest identifier; stitch: union-find"
+    )
     app_id: str = Field("omnijourney", pattern=r"^[A-Za-z0-9._-]+$")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)

@@ -97,6 +97,7 @@ def test_identity_map_equals_reference(
         "OMNIJOURNEY_TOPIC_PREFIX": f"id{tag}.",
         "OMNIJOURNEY_APP_ID": f"id{tag}",
         "OMNIJOURNEY_TOPIC_PARTITIONS": str(partitions),
+        "OMNIJOURNEY_IDENTITY_STAGE": "stitch",
     }
     settings = load_settings(env)
     kafka = settings.kafka_client_config()
