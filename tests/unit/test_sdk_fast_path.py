@@ -34,6 +34,7 @@ from schemas.codec import SINGLE_OBJECT_MAGIC, Codec
 from schemas.confluent import ConfluentFraming
 from schemas.errors import InvalidEventError, SchemaError
 from schemas.models import TOUCHPOINT_AVRO_NAME, Channel, EventType, Touchpoint
+from tests.unit.sdk_events import event
 
 KEY = b"unit-test-key-0123456789abcdef"
 CODEC = Codec()
@@ -212,18 +213,6 @@ def test_the_fast_path_declines_or_agrees_with_the_slow_path(sent: dict[str, Any
     except FALLBACK_ERRORS:
         return  # the slow path decides: the existing tests pin what it says
     assert result == PREPARER.slow(sent)  # raising here: the fast path accepted an invalid event
-
-
-def event(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "event_id": "3f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-        "event_time": dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC),
-        "channel": "web",
-        "event_type": "page_view",
-        "identifiers": [{"type": "cookie", "value": "ck-1"}],
-    }
-    base.update(overrides)
-    return base
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from producers.prepare import EventPreparer
 from schemas.codec import Codec
 from schemas.errors import InvalidEventError
 from schemas.models import Channel, Consent, Context, IdentifierType, Touchpoint
+from tests.unit.sdk_events import event
 
 KEY = b"unit-test-key-0123456789abcdef"
 CODEC = Codec()
@@ -28,18 +29,6 @@ PREPARER = EventPreparer(ProducerConfig(brokers="127.0.0.1:19092", pii_key=KEY),
 def mac(normalised: str) -> str:
     """The expected token, computed from the contract rather than by the SDK."""
     return hmac.new(KEY, normalised.encode(), hashlib.sha256).hexdigest()
-
-
-def event(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "event_id": "3f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-        "event_time": dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC),
-        "channel": "web",
-        "event_type": "page_view",
-        "identifiers": [{"type": "cookie", "value": "ck-1"}],
-    }
-    base.update(overrides)
-    return base
 
 
 @pytest.mark.parametrize(

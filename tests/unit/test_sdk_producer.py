@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -10,22 +9,11 @@ import pytest
 from producers.config import ProducerConfig
 from producers.sdk import TouchpointProducer
 from schemas.errors import ConfigError, DeliveryError, InvalidEventError
+from tests.unit.sdk_events import event
 
 KEY = b"unit-test-key-0123456789abcdef"
 # Nothing listens on port 1: the client only ever gets "connection refused" from loopback.
 NOWHERE = "127.0.0.1:1"
-
-
-def event(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "event_id": "3f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-        "event_time": dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC),
-        "channel": "web",
-        "event_type": "page_view",
-        "identifiers": [{"type": "cookie", "value": "ck-1"}],
-    }
-    base.update(overrides)
-    return base
 
 
 @pytest.mark.parametrize(
