@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 RUN := .run
 export OMNIJOURNEY_RUN_DIR ?= $(CURDIR)/$(RUN)
 
-.PHONY: help install up down status registry-up registry-down test test-unit test-integration schemas-check lint typecheck bench demo clean
+.PHONY: help install up down status registry-up registry-down browser test test-unit test-integration schemas-check lint typecheck bench demo clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,10 +50,16 @@ schemas-check: install ## Fail when a schema change would break old readers or o
 test-unit: install ## Unit tests (no network)
 	$(PY) -m pytest -m "not integration" tests/unit
 
-test-integration: up registry-up ## Integration tests against the real broker and chDB
+browser: ## Install headless Chromium (Debian package) for the browser tests; skipped when present
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@/usr/bin/chromium --version 2>/dev/null
+
+test-integration: up registry-up browser ## Integration tests against the real broker and chDB
 	$(PY) -m pytest -m integration tests/integration
 
-test: up registry-up schemas-check ## Everything CI runs: schema check, unit and integration tests
+test: up registry-up browser schemas-check ## Everything CI runs: schema check, unit and integration tests
 	$(PY) -m pytest tests
 
 lint: install ## ruff lint and format check

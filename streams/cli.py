@@ -141,6 +141,10 @@ def register_commands(app: faust.App, settings: Settings) -> None:
 
         run_demo(settings, customers=customers, days=days, seed=seed)
 
+    from streams.report_command import register_report_command
+
+    register_report_command(app, settings)
+
 
 def main() -> None:
     """Entry point of the ``omnijourney`` console script."""

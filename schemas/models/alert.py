@@ -19,6 +19,7 @@ class AlertKind(StrEnum):
     REPEAT_CONTACT_OTHER_CHANNEL = "repeat_contact_other_channel"
     CAMPAIGN_LANDING_NOT_PURCHASABLE = "campaign_landing_not_purchasable"
     RESERVATION_MISSING_AT_STORE = "reservation_missing_at_store"
+    CHAT_CANNOT_SEE_STOCK = "chat_cannot_see_stock"
     OTHER = "other"
 
 
