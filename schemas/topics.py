@@ -60,5 +60,16 @@ class TopicNames:
         return self._name("alerts")
 
     @property
+    def journey_handoff(self) -> str:
+        """Internal: a merged-away person's journey state, and touchpoints still keyed by it, on
+        their way to the survivor's partition (keyed by the survivor)."""
+        return self._name("journeys.handoff")
+
+    @property
+    def journey_index(self) -> str:
+        """Internal: identifier -> person, keyed by identifier, so a card is found by any identifier."""
+        return self._name("journeys.index")
+
+    @property
     def dead_letters(self) -> str:
         return self._name("dead-letters")

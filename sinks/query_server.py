@@ -13,6 +13,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sinks import metrics as sink_metrics
 from sinks.connection import StoreConnection
 from sinks.store import to_store_error
 
@@ -50,16 +51,18 @@ def _jsonable(value: Any) -> Any:
 def make_server(
     host: str, port: int, store: StoreConnection, health: Callable[[], dict[str, Any]]
 ) -> ThreadingHTTPServer:
-    """A server (not yet serving) with GET /health and POST /sql (body: the query text).
+    """A server (not yet serving) with GET /health, GET /metrics and POST /sql (body: the query text).
 
     /sql answers 503 while the sink has not opened its store (it is degraded and retrying).
     """
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
+            self._send_bytes(status, json.dumps(body).encode(), "application/json")
+
+        def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -68,6 +71,8 @@ def make_server(
             if self.path == "/health":
                 state = health()
                 self._send(200 if state.get("state") in ("ok", "degraded", "starting") else 503, state)
+            elif self.path == "/metrics":
+                self._send_bytes(200, *sink_metrics.exposition())
             else:
                 self._send(404, {"error": "not found"})
 

@@ -37,6 +37,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from schemas.codec import Codec
 from schemas.errors import StoreError
 from schemas.topics import KafkaOptions, TopicNames
+from sinks import metrics as sink_metrics
 from sinks.batch import DEAD_LETTERS, Batch
 from sinks.routing import Router
 from sinks.status import SinkStatus
@@ -91,6 +92,7 @@ class SinkRunner:
                 **config.consumer_overrides,
             }
         )
+        sink_metrics.watch(self.consumer, self.status)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._inflight: tuple[Batch, Future[int]] | None = None
         self._failed: Batch | None = None  # written unsuccessfully; retried before anything else
@@ -145,6 +147,10 @@ class SinkRunner:
             self._dispatch()
         self.status.buffered_rows = self._buffered()
 
+    def _write(self, batch: Batch) -> int:
+        with sink_metrics.BATCH_WRITE_SECONDS.time():
+            return self.writer.write(batch)
+
     @property
     def _writer_idle(self) -> bool:
         return self._inflight is None or self._inflight[1].done()
@@ -155,7 +161,7 @@ class SinkRunner:
         if self._blocked:
             return
         batch, self.batch = self.batch, self._new_batch()
-        self._inflight = (batch, self._pool.submit(self.writer.write, batch))
+        self._inflight = (batch, self._pool.submit(self._write, batch))
 
     def _collect(self, wait: bool) -> None:
         """Commit the batch in flight once written; a failed write blocks the sink."""
@@ -185,6 +191,7 @@ class SinkRunner:
             for (topic, part), offset in batch.commit_positions().items():
                 self.status.committed[f"{topic}[{part}]"] = offset
         self.status.rows_written += written
+        sink_metrics.count_batch(batch)
         self.status.batches += 1
         self.status.dead_letters += sum(r.get("stage") == "sink" for r in batch.rows.get(DEAD_LETTERS, ()))
 
@@ -203,6 +210,7 @@ class SinkRunner:
         """Degraded: pause everything, remember the error, schedule the next attempt."""
         self._blocked = True
         self._attempt += 1
+        sink_metrics.STORE_ERRORS.inc()
         self.status.state = "degraded"
         self.status.retries = self._attempt
         self.status.last_error, self.status.last_error_code = exc.message, exc.code
@@ -241,7 +249,7 @@ class SinkRunner:
                 self.writer.store.connect()
                 self.status.schema_version = self.writer.store.version
             if self._failed is not None:
-                written = self.writer.write(self._failed)
+                written = self._write(self._failed)
                 self._committed(self._failed, written)
                 self._failed = None
         except StoreError as exc:
@@ -292,7 +300,7 @@ class SinkRunner:
             return
         batch, self.batch = self.batch, self._new_batch()
         try:
-            written = self.writer.write(batch)
+            written = self._write(batch)
         except StoreError as exc:
             self._failed = batch
             self._block(exc)

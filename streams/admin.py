@@ -16,6 +16,8 @@ def pipeline_topics(topics: TopicNames) -> list[str]:
         topics.resolved,
         topics.identity_routing,
         topics.identity_changes,
+        topics.journey_handoff,
+        topics.journey_index,
         topics.journeys,
         topics.sessions,
         topics.alerts,

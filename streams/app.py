@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import faust
 
+from producers.pii import PiiHasher
 from schemas.codec import Codec
+from streams import faust_fixes
+from streams.crash_policy import exit_on_agent_crash
+from streams.gaps import GapFiller
 from streams.identity import agent as stitching_agent
 from streams.identity import strongest_agent
+from streams.journeys.agent import JourneyStage
+from streams.journeys.lookup import RoutedContinuityLookup, register_internal_routes
+from streams.journeys.web import pii_identifier_hasher, register_continuity_routes
+from streams.logging_setup import faust_logging_config
+from streams.metrics import register_metrics_page
 from streams.settings import Settings
 from streams.wiring import make_codec
 
 
 def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
+    faust_fixes.apply()
     codec = codec or make_codec(settings)
     credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
     if settings.kafka_sasl_mechanism and settings.kafka_sasl_username and settings.kafka_sasl_password:
@@ -31,6 +41,8 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         broker=[f"kafka://{b}" for b in settings.kafka_brokers.split(",")],
         broker_credentials=credentials,
         datadir=str(datadir),
+        store=settings.table_store,
+        logging_config=faust_logging_config(settings.log_format),
         web_host=settings.web_host,
         web_port=settings.web_port,
         topic_partitions=settings.topic_partitions,
@@ -38,14 +50,30 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=10,
+        # A consumer that joins while its topics are still missing from its metadata (just created,
+        # or a slow broker start) gets an empty assignment and waits for the next metadata refresh
+        # to rebalance: aiokafka's default of 5 minutes reads as a stalled worker. 10 s bounds it.
+        consumer_metadata_max_age_ms=10_000,
+        producer_metadata_max_age_ms=10_000,
         autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",
     )
-    if settings.identity_stage == "stitch":
-        stitching_agent.register(app, settings.topics, codec)
-    else:
-        strongest_agent.register(app, settings.topics, codec)
+    gaps = GapFiller(settings.kafka_client_config(), settings.app_id)
+    stages = set(settings.stages.split(","))
+    if "identity" in stages and settings.identity_stage == "stitch":
+        stitching_agent.register(app, settings.topics, codec, gaps)
+    elif "identity" in stages:
+        strongest_agent.register(app, settings.topics, codec, gaps)
+    if "journeys" in stages:
+        journeys = JourneyStage(app, settings.topics, codec, gaps)
+        token = settings.api_token.get_secret_value() or None
+        lookup = RoutedContinuityLookup(journeys, token)
+        register_internal_routes(app, lookup)
+        hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
+        register_continuity_routes(app, lookup, token=token, hash_identifier=pii_identifier_hasher(hasher))
+    exit_on_agent_crash(app)  # a crashed agent ends the worker (exit 70) instead of a silent zombie
+    register_metrics_page(app)
 
     @app.page("/health")
     async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

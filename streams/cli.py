@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -58,9 +57,10 @@ def register_commands(app: faust.App, settings: Settings) -> None:
     async def sink(self: Any) -> None:
         """Run the ClickHouse sink until SIGTERM: consume, write batches, commit after each write."""
         from sinks.service import serve
+        from streams.logging_setup import configure_logging
         from streams.wiring import make_codec, sink_service_config
 
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+        configure_logging(settings.log_format)
         serve(sink_service_config(settings), make_codec(settings))
 
     @app.command(

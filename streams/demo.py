@@ -19,7 +19,7 @@ from streams.settings import Settings
 from streams.supervise import Service, run_dir, start, wait_http
 from streams.wiring import sink_url, store_config, worker_url
 
-SUMMARY = ("channel_mix", "channel_transitions", "dead_letters")
+SUMMARY = ("channel_transitions", "journey_funnel", "broken_handoffs", "dead_letters")
 
 
 def _ensure_service(name: str, args: list[str], health_url: str) -> Service | None:
@@ -57,7 +57,14 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
     health = {"worker": f"{worker_url(settings)}/health", "sink": f"{sink_url(settings)}/health"}
     deadline = time.monotonic() + timeout_s
     last_report, quiet = 0.0, 0
-    worker_topics = [*topics.all_touchpoints, topics.identity_routing]
+    worker_topics = [
+        *topics.all_touchpoints,
+        topics.identity_routing,
+        topics.resolved,
+        topics.identity_changes,
+        topics.journey_handoff,
+        topics.journey_index,
+    ]
     while time.monotonic() < deadline:
         for name, url in health.items():
             if not _healthy(url):
@@ -70,9 +77,7 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
             print("  pipeline caught up: every produced touchpoint is stored", file=sys.stderr)
             return
         if time.monotonic() - last_report >= 5:
-            print(
-                f"  waiting: identity lag {worker_lag:,}, sink lag {sink_lag:,}", file=sys.stderr, flush=True
-            )
+            print(f"  waiting: worker lag {worker_lag:,}, sink lag {sink_lag:,}", file=sys.stderr, flush=True)
             last_report = time.monotonic()
         time.sleep(1.0)
     raise OmnijourneyError(f"the pipeline did not catch up in {timeout_s:.0f}s; see {run_dir() / 'logs'}")
@@ -117,6 +122,9 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
         print(render(query(store_config(settings), item.sql, sink_url(settings))))
     print(
         "\nThe worker and the sink keep running. Next:\n"
+        f"  {worker_url(settings)}/desk   agent desk: look a customer up by phone, e-mail, loyalty card\n"
+        "      (token: OMNIJOURNEY_API_TOKEN; try phone 333 123 4567, Giulia of the green sofa)\n"
+        "  .venv/bin/omnijourney report --out .run/report.html   charts of every saved analysis\n"
         "  .venv/bin/omnijourney sql --list                       saved analyses\n"
         "  .venv/bin/omnijourney sql --saved channel_transitions  run one\n"
         '  .venv/bin/omnijourney sql "SELECT count() FROM v_touchpoints"\n'

@@ -49,10 +49,23 @@ class Settings(BaseSettings):
     identity_stage: Literal["strongest", "stitch"] = Field(
         "strongest", description="strongest: person of the strongest identifier; stitch: union-find"
     )
+    stages: str = Field(
+        "identity,journeys",
+        pattern=r"^(identity|journeys)(,(identity|journeys))?$",
+        description="stages this worker runs (comma list): scale or benchmark them apart",
+    )
     app_id: str = Field("omnijourney", pattern=r"^[A-Za-z0-9._-]+$")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     data_dir: Path = Path(".run")
+    log_format: Literal["json", "text"] = Field(
+        "text", description="worker and sink logs: text lines, or JSON lines for a log shipper"
+    )
+    table_store: Literal["rocksdb://", "memory://"] = Field(
+        "rocksdb://",
+        description="Faust table store: rocksdb:// keeps state on disk under data_dir (a restarted worker "
+        "reads only the changelog tail); memory:// rebuilds it from the changelog at every start",
+    )
     api_token: SecretStr = SecretStr("omnijourney-dev-token")
 
     # Producers

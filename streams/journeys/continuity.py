@@ -38,6 +38,8 @@ from streams.journeys.continuity_state import Cart, ContinuityState, Reservation
 from streams.journeys.continuity_threads import absorb, link, note_touch, thread_keys
 from streams.journeys.touch import Touch
 
+MAX_STORE_CHECKS = 10  # recent store stock checks kept for replay on an identity merge
+
 DEFAULT_CONFIG = ContinuityConfig()
 CART_CHANNELS = frozenset({"web", "app"})
 _COMPACT_FIELDS = (
@@ -84,6 +86,9 @@ def fold(
         chat_stock_check(state, t, at)
     elif is_store_stock_check(t):
         out += store_stock_check(state, t, at, now, config)
+        state.store_checks = [*state.store_checks, (at, t.event_id, t.store_id or "", list(t.product_ids))][
+            -MAX_STORE_CHECKS:
+        ]
     if t.campaign_id:
         if t.purchasable is False:
             out += landing(state, t, at, now, config)
@@ -227,6 +232,28 @@ def merge(
     for thread in list(s.threads.values()):
         for case_id in thread.ids("case"):
             out += check_case(s, thread, case_id, now, config)
+    # A store visit resolved to one person, the chat reservation (or question) to the other: only
+    # the merged state shows the hand-off. Replaying the checks is idempotent for those that
+    # already matched (their reservation is marked missing, their question answered).
+    checks = sorted({(c[0], c[1]): c for c in [*s.store_checks, *lo.store_checks]}.values())
+    s.store_checks = checks[-MAX_STORE_CHECKS:]
+    for at, event_id, store_id, products in checks:
+        replay = Touch(
+            event_id=event_id,
+            event_time=from_ms(at),
+            channel="store",
+            event_type="stock_check",
+            person_id=s.person_id,
+            store_id=store_id,
+            product_ids=tuple(products),
+        )
+        out += store_stock_check(s, replay, at, now, config)
+    # A reservation found missing only now was reported as merely not picked up by the half that
+    # saw its expiry: the card keeps the truer alert (the published one stays in the alerts table).
+    missing = {r.reservation_id for r in s.reservations.values() if r.missing}
+    for alert_id, alert in list(s.alerts.items()):
+        if alert["kind"] == "reservation_not_picked_up" and alert.get("reservation_id") in missing:
+            del s.alerts[alert_id]
     return out
 
 

@@ -164,6 +164,14 @@ def _answer_questions(state: ContinuityState, t: Touch, r: Reservation) -> None:
             q.answered = True
 
 
+def _open_at(r: Reservation, at: int) -> bool:
+    """Open when the clerk checked: still open, or expired/cancelled only later (a check replayed
+    after an identity merge). One picked up later was never missing."""
+    if r.status == "open":
+        return True
+    return r.status in ("expired", "cancelled") and r.closed_ms is not None and r.closed_ms > at
+
+
 def store_stock_check(
     state: ContinuityState, t: Touch, at: int, now: dt.datetime, cfg: ContinuityConfig
 ) -> Alerts:
@@ -175,7 +183,7 @@ def store_stock_check(
     reservations = [
         r
         for r in state.reservations.values()
-        if r.status == "open"
+        if _open_at(r, at)
         and not r.missing
         and r.store_id == t.store_id
         and (r.created_ms is None or r.created_ms <= at)

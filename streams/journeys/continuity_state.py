@@ -136,6 +136,9 @@ class ContinuityState:
     clicks: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
     consent: dict[str, tuple[bool, int]] = field(default_factory=dict)  # purpose -> (granted, ms)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)  # alert_id -> stored alert
+    # recent store stock checks (ms, event id, store, products): an identity merge replays them
+    # against the reservations and chat questions the other person brings
+    store_checks: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)  # derived: thread key -> thread id
 
     def thread_of(self, key: str) -> Thread | None:
@@ -170,6 +173,7 @@ class ContinuityState:
             "clicks": {c: [list(x) for x in xs] for c, xs in self.clicks.items()},
             "consent": {p: list(v) for p, v in self.consent.items()},
             "alerts": [_copy(a) for a in self.alerts.values()],
+            "store_checks": [[at, e, store, list(p)] for at, e, store, p in self.store_checks],
         }
 
     @classmethod
@@ -194,6 +198,7 @@ class ContinuityState:
             clicks={c: [(x[0], x[1], x[2]) for x in xs] for c, xs in data["clicks"].items()},
             consent={p: (bool(v[0]), v[1]) for p, v in data["consent"].items()},
             alerts={a["alert_id"]: _copy(a) for a in data["alerts"]},
+            store_checks=[(c[0], c[1], c[2], list(c[3])) for c in data.get("store_checks", ())],
         )
         state.relink()
         return state

@@ -7,6 +7,7 @@ reference computes from the same events, at 1 and at 8 partitions.
 
 from __future__ import annotations
 
+import collections
 import json
 import signal
 import time
@@ -16,8 +17,11 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from producers.simulator import simulate
+from schemas.catalog import SchemaCatalog
+from schemas.codec import Codec
 from schemas.topics import KafkaOptions
 from streams.admin import ensure_topics, group_lag, pipeline_topics
 from streams.identity.lookup import identity_map
@@ -64,6 +68,33 @@ def read_changelog(kafka: KafkaOptions, topic: str) -> dict[str, Any]:
     return table
 
 
+def resolved_event_ids(kafka: KafkaOptions, topic: str) -> collections.Counter[str]:
+    """How often each touchpoint's event id appears on the resolved topic (read to its end)."""
+    codec = Codec(SchemaCatalog.load())
+    consumer = Consumer({**kafka, "group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    ends = {}
+    for p in metadata.partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        if high > low:
+            ends[p] = high
+    consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+    seen: collections.Counter[str] = collections.Counter()
+    misses = 0
+    while ends and misses < 20:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            misses += 1
+            continue
+        assert msg.error() is None, msg.error()
+        seen[str(codec.decode(msg.value() or b"").record["touchpoint"]["event_id"])] += 1
+        if (msg.offset() or 0) + 1 >= ends.get(msg.partition() or 0, 0):
+            ends.pop(msg.partition() or 0, None)
+    consumer.close()
+    assert not ends, f"could not read {topic} to the end"
+    return seen
+
+
 def wait_idle(settings: Settings, topics: list[str], timeout_s: float = 300) -> None:
     """Until the worker's group has no lag on any of ``topics`` twice in a row (hops produce more)."""
     deadline, quiet = time.monotonic() + timeout_s, 0
@@ -76,6 +107,23 @@ def wait_idle(settings: Settings, topics: list[str], timeout_s: float = 300) -> 
     raise AssertionError(f"identity stage still has lag after {timeout_s}s")
 
 
+def wait_group_stable(kafka: KafkaOptions, group: str, members: int, timeout_s: float = 120) -> None:
+    """Until ``group`` is Stable with ``members`` members, so producing starts after the last join.
+
+    A worker that joins while another already consumes triggers a rebalance, and what the first
+    processed since its last commit is processed again (Faust is at-least-once): the touchpoints
+    resolved twice that way are a separate, tolerated case, not what this test pins down.
+    """
+    admin = AdminClient(kafka)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        description = next(iter(admin.describe_consumer_groups([group]).values())).result(timeout=30)
+        if str(description.state).endswith("STABLE") and len(description.members) == members:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"group {group} not stable with {members} members after {timeout_s}s")
+
+
 def worker_env(base: dict[str, str], data_dir: Path) -> dict[str, str]:
     return {**base, "OMNIJOURNEY_WEB_PORT": str(free_port()), "OMNIJOURNEY_DATA_DIR": str(data_dir)}
 
@@ -85,8 +133,8 @@ def worker_env(base: dict[str, str], data_dir: Path) -> dict[str, str]:
     # Two workers on 8 partitions, and a worker SIGKILLed and restarted, each passed once and
     # stalled once after the rebalance (issue 4 stays open for it): they return here, as
     # (8, 2, False) and (4, 1, True), when the stall is fixed.
-    [(1, 1, False), (8, 1, False)],
-    ids=["1-partition", "8-partitions"],
+    [(1, 1, False), (8, 1, False), (8, 2, False), (4, 1, True)],
+    ids=["1-partition", "8-partitions", "8-partitions-2-workers", "sigkill-restart"],
 )
 def test_identity_map_equals_reference(
     isolated: Isolated, tmp_path: Path, partitions: int, workers: int, kill: bool
@@ -108,6 +156,7 @@ def test_identity_map_equals_reference(
     try:
         for service, e in zip(running, envs, strict=True):
             wait_http(f"http://127.0.0.1:{e['OMNIJOURNEY_WEB_PORT']}/health", service)
+        wait_group_stable(kafka, settings.app_id, workers)
         produce_simulation(
             settings, customers=CUSTOMERS, days=DAYS, seed=SEED, rate=None, truth_path=None, progress=False
         )
@@ -131,6 +180,14 @@ def test_identity_map_equals_reference(
     actual = identity_map(identifiers.items(), clusters.items())
 
     simulation = simulate(customers=CUSTOMERS, days=DAYS, seed=SEED)
+    valid = {e.event_id for e in simulation if e.valid}
+    resolved = resolved_event_ids(kafka, settings.topics.resolved)
+    assert set(resolved) == valid, (len(valid - set(resolved)), len(set(resolved) - valid))
+    # Exactly once where nothing is handed over; a crash or a second worker's rebalance hands
+    # uncommitted work to another consumer, which resolves it again (at least once: the sink and
+    # the journey stage deduplicate by event id). Loss is excluded in every case, above.
+    if not kill and workers == 1:
+        assert max(resolved.values()) == 1, "one undisturbed worker resolves every touchpoint once"
     expected = identity_map_of(wire_events(simulation, settings.pii_hash_key.get_secret_value().encode()))
     assert actual == expected
     persons = set(expected.values())

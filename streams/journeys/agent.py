@@ -1,0 +1,243 @@
+"""The Faust agents of the journey stage: thin shells over :mod:`streams.journeys.stage`.
+
+``journeys`` consumes, keyed by person_id and so co-partitioned: ``touchpoints.resolved`` (fold a
+touchpoint), ``identity.changes`` (a merge, keyed by the merged-away person: its state leaves for
+the survivor's partition) and ``journeys.handoff`` (a merged state arriving, or a touchpoint still
+keyed by a merged-away person, forwarded). The table value of a person is its whole stage state,
+or ``{"alias": survivor}`` once merged away.
+
+``index`` consumes ``journeys.index`` (keyed by identifier) into a table identifier -> person, so
+the continuity API finds a card by any identifier the person has shown.
+
+Time: each partition's stream time (newest event time consumed) is its watermark, and a
+:class:`DueIndex` per partition remembers which person needs a tick when. Only persons of the
+partition being processed are ticked, because Faust writes a table change to the changelog
+partition of the event in hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+
+from schemas.codec import Codec
+from schemas.errors import OmnijourneyError
+from schemas.topics import TopicNames
+from streams import metrics
+from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
+from streams.gaps import GapFiller, Record, records_of
+from streams.journeys.journey_config import DEFAULT_CONFIG, JourneyConfig
+from streams.journeys.journey_driver import DueIndex
+from streams.journeys.stage import Emitted, PersonStage, on_merge, on_tick, on_touch
+from streams.journeys.timeline import to_ms
+from streams.journeys.touch import touch_from_resolved
+
+log = logging.getLogger(__name__)
+STAGE = "journeys"
+JOURNEY_NAME = "io.omnijourney.Journey"
+SESSION_NAME = "io.omnijourney.Session"
+ALERT_NAME = "io.omnijourney.Alert"
+RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
+MAX_ALIAS_HOPS = 20
+
+
+class JourneyStage:
+    """The stage's topics, tables and agents on one Faust app, and the state lookups the API uses."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        topics: TopicNames,
+        codec: Codec,
+        gaps: GapFiller,
+        cfg: JourneyConfig = DEFAULT_CONFIG,
+    ) -> None:
+        self.app, self.topics, self.codec, self.cfg, self.gaps = app, topics, codec, cfg, gaps
+        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.resolved = app.topic(topics.resolved, **raw)
+        self.changes = app.topic(topics.identity_changes, **raw)
+        self.handoff = app.topic(topics.journey_handoff, **raw)
+        self.index_topic = app.topic(topics.journey_index, **raw)
+        self.outputs = {
+            "journeys": app.topic(topics.journeys, **raw),
+            "sessions": app.topic(topics.sessions, **raw),
+            "alerts": app.topic(topics.alerts, **raw),
+            "dead": app.topic(topics.dead_letters, **raw),
+        }
+        json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
+        self.persons = app.Table("journey-persons", schema=json_schema)
+        self.index = app.Table("journey-index", schema=json_schema)
+        self.watermarks: dict[int, int] = {}
+        self.dues: dict[int, tuple[int, DueIndex]] = {}
+        self.counts = metrics.StageMetrics(STAGE)
+        name = app.conf.id
+        source = app.topic(topics.resolved, topics.identity_changes, topics.journey_handoff, **raw)
+        app.agent(source, name=f"{name}.journeys")(self._journeys)
+        app.agent(self.index_topic, name=f"{name}.journey-index")(self._index)
+
+    # -- agents ---------------------------------------------------------------------------------
+
+    async def _journeys(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            for record in await records_of(event, self.gaps):
+                await self._take(record)
+
+    async def _take(self, msg: Record) -> None:
+        self.counts.count_in()
+        try:
+            if msg.topic == self.topics.journey_handoff:
+                await self._on_handoff(json.loads(msg.value), msg.partition)
+            elif msg.topic == self.topics.identity_changes:
+                await self._on_change(self.codec.decode(msg.value).record, msg.partition)
+            else:
+                await self._on_resolved(msg.value, msg.partition)
+        except OmnijourneyError as exc:
+            exc.at(msg.topic, msg.partition, msg.offset)
+            record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
+            dead = self.codec.encode(DEAD_LETTER_NAME, record)
+            await self.outputs["dead"].send(key=msg.key, value=dead)
+            self.counts.count_dead_letter(exc)
+
+    async def _index(self, stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            self.index[event.message.key.decode()] = event.value.decode()
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    async def _on_resolved(self, value: bytes, partition: int, hops: int = 0, to: str | None = None) -> None:
+        record = self.codec.decode(value).record
+        touch = touch_from_resolved(record)
+        person_id = to or touch.person_id
+        stored = self.persons.get(person_id)
+        if stored is not None and "alias" in stored:
+            if hops < MAX_ALIAS_HOPS:
+                forward = {"kind": "touch", "to": stored["alias"], "hops": hops + 1}
+                forward["record"] = base64.b64encode(value).decode()
+                await self.handoff.send(key=stored["alias"].encode(), value=json.dumps(forward).encode())
+                return
+            log.warning("alias chain from %s longer than %d hops; folding here", person_id, hops)
+            stored = None
+        if person_id != touch.person_id:
+            touch = dataclasses.replace(touch, person_id=person_id)
+        watermark = self._advance_watermark(partition, to_ms(touch.event_time))
+        stage = PersonStage.load(person_id, stored)
+        await self._settle(stage, on_touch(stage, touch, watermark, _now(), self.cfg), partition)
+        await self._tick(partition)
+
+    async def _on_change(self, record: dict[str, Any], partition: int) -> None:
+        if record["kind"] != "merge" or not record.get("survivor_person_id"):
+            return
+        loser, survivor = record["person_id"], record["survivor_person_id"]
+        stored = self.persons.get(loser)
+        if stored is not None and "alias" in stored:
+            return  # this merge was already handled (a replay)
+        self.persons[loser] = {"alias": survivor}
+        self._due(partition).set(loser, None)
+        if stored is not None:
+            absorb = {"kind": "absorb", "from": loser, "to": survivor, "state": stored}
+            await self.handoff.send(key=survivor.encode(), value=json.dumps(absorb).encode())
+
+    async def _on_handoff(self, message: dict[str, Any], partition: int) -> None:
+        hops = int(message.get("hops", 0))
+        if message["kind"] == "touch":
+            to = message.get("to")
+            await self._on_resolved(base64.b64decode(message["record"]), partition, hops, to)
+            return
+        survivor_id = str(message["to"])
+        stored = self.persons.get(survivor_id)
+        if stored is not None and "alias" in stored:  # the survivor was merged away since: pass it on
+            if hops < MAX_ALIAS_HOPS and stored["alias"] != message["from"]:
+                onward = {**message, "to": stored["alias"], "hops": hops + 1}
+                await self.handoff.send(key=str(stored["alias"]).encode(), value=json.dumps(onward).encode())
+                return
+            log.warning(
+                "merge of %s into %s meets an alias cycle; %s keeps it",
+                message["from"],
+                survivor_id,
+                survivor_id,
+            )
+            stored = None
+        loser = PersonStage.load(message["from"], message["state"])
+        survivor = PersonStage.load(survivor_id, stored)
+        await self._settle(survivor, on_merge(survivor, loser, _now(), self.cfg), partition)
+
+    async def _tick(self, partition: int) -> None:
+        watermark = self.watermarks[partition]
+        for person_id in self._due(partition).pop_due(watermark):
+            stored = self.persons.get(person_id)
+            if stored is None or "alias" in stored:
+                continue
+            stage = PersonStage.load(person_id, stored)
+            await self._settle(stage, on_tick(stage, watermark, _now(), self.cfg), partition)
+
+    async def _settle(self, stage: PersonStage, out: Emitted, partition: int) -> None:
+        person_id = stage.journey.person_id
+        self.persons[person_id] = stage.dump()
+        self._due(partition).set(person_id, stage.next_due_ms(self.cfg))
+        key = person_id.encode()
+        await self._publish("sessions", SESSION_NAME, key, out.sessions)
+        await self._publish("journeys", JOURNEY_NAME, key, out.journeys)
+        await self._publish("alerts", ALERT_NAME, key, out.alerts)
+        for kind, value in out.new_identifiers:
+            await self.index_topic.send(key=f"{kind}:{value}".encode(), value=key)
+
+    async def _publish(self, output: str, name: str, key: bytes, records: Iterable[dict[str, Any]]) -> None:
+        for record in records:
+            await self.outputs[output].send(key=key, value=self.codec.encode(name, record))
+            self.counts.count_out(output)
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def _advance_watermark(self, partition: int, event_ms: int) -> int:
+        """Stream time, capped at the wall clock: one future-dated event must not seal everything."""
+        capped = min(event_ms, to_ms(_now()))
+        mark = max(self.watermarks.get(partition, capped), capped)
+        self.watermarks[partition] = mark
+        return mark
+
+    def _due(self, partition: int) -> DueIndex:
+        """The partition's deadlines, rebuilt from the table after every rebalance (the heap is
+        memory only: another worker may have changed these persons while it owned them)."""
+        generation = int(self.app.consumer_generation_id or 0)
+        held = self.dues.get(partition)
+        if held is None or held[0] != generation:
+            held = self.dues[partition] = (generation, self._rebuild_due(partition))
+        return held[1]
+
+    def _rebuild_due(self, partition: int) -> DueIndex:
+        """After a start or rebalance: the deadlines of this partition's persons, from the table."""
+        due = DueIndex()
+        for person_id, stored in self.persons.items():
+            if "alias" in stored or self.partition_of(person_id) != partition:
+                continue
+            due.set(person_id, PersonStage.load(person_id, stored).next_due_ms(self.cfg))
+        return due
+
+    def partition_of(self, person_id: str) -> int:
+        return int(self.app.producer.key_partition(self.topics.resolved, person_id.encode()).partition)
+
+    # -- lookups (continuity API) -----------------------------------------------------------------
+
+    def local_person(self, identifier_key: str) -> str | None:
+        value = self.index.get(identifier_key)
+        return None if value is None else str(value)
+
+    def local_card(self, person_id: str) -> dict[str, Any] | str | None:
+        """The card, or the survivor's id when ``person_id`` was merged away, or None."""
+        stored = self.persons.get(person_id)
+        if stored is None:
+            return None
+        if "alias" in stored:
+            return str(stored["alias"])
+        return PersonStage.load(person_id, stored).card()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
