@@ -47,7 +47,7 @@ class Settings(BaseSettings):
 
     # Stream workers
     identity_stage: Literal["strongest", "stitch"] = Field(
-        "strongest", description="strongest: person of the strongest identifier; stitch: union-find"
+        "stitch", description="stitch: union-find across identifiers; strongest: person of the strongest one"
     )
     stages: str = Field(
         "identity,journeys",

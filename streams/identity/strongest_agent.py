@@ -1,8 +1,8 @@
-"""The default identity stage: each touchpoint gets the person of its strongest identifier.
+"""The simple identity stage: each touchpoint gets the person of its strongest identifier.
 
-Lossless and simple; it does not stitch across identifiers. The stitching stage (``agent.py``)
-is selected with ``OMNIJOURNEY_IDENTITY_STAGE=stitch`` while a loss of a few touchpoints per
-thousand under load is investigated (issue: identity stitching stream).
+No stitching across identifiers (a customer seen under two identifiers is two customers), but no
+state and no hops: ``OMNIJOURNEY_IDENTITY_STAGE=strongest``, for throughput or as a baseline. The
+default is the stitching stage (``agent.py``).
 """
 
 from __future__ import annotations
