@@ -61,16 +61,18 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     )
     gaps = GapFiller(settings.kafka_client_config(), settings.app_id)
     stages = set(settings.stages.split(","))
+    token = settings.api_token.get_secret_value() or None
+    hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
     if "identity" in stages and settings.identity_stage == "stitch":
-        stitching_agent.register(app, settings.topics, codec, gaps)
+        stitching_agent.register(
+            app, settings.topics, codec, gaps, token=token, hash_identifier=pii_identifier_hasher(hasher)
+        )
     elif "identity" in stages:
         strongest_agent.register(app, settings.topics, codec, gaps)
     if "journeys" in stages:
         journeys = JourneyStage(app, settings.topics, codec, gaps)
-        token = settings.api_token.get_secret_value() or None
         lookup = RoutedContinuityLookup(journeys, token)
         register_internal_routes(app, lookup)
-        hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
         register_continuity_routes(app, lookup, token=token, hash_identifier=pii_identifier_hasher(hasher))
     exit_on_agent_crash(app)  # a crashed agent ends the worker (exit 70) instead of a silent zombie
     register_metrics_page(app)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-from faust.cli import option
+from faust.cli import argument, option
 
 from schemas.errors import OmnijourneyError
 from streams.settings import Settings, load_settings
@@ -140,6 +140,14 @@ def register_commands(app: faust.App, settings: Settings) -> None:
         from streams.demo import run_demo
 
         run_demo(settings, customers=customers, days=days, seed=seed)
+
+    @app.command(argument("kind"), argument("value"))
+    @reports_errors
+    async def whois(self: Any, kind: str, value: str) -> None:
+        """Who an identifier belongs to: person, its identifiers, merge history (raw email/phone ok)."""
+        from streams.whois_command import print_whois
+
+        print_whois(settings, kind, value)
 
     from streams.report_command import register_report_command
 

@@ -24,6 +24,7 @@ from streams.identity.handler import handle
 from streams.identity.protocol import decode, encode
 from streams.identity.state import PartitionState
 from streams.identity.touchpoints import CHANGE_NAME, RESOLVED_NAME, change_record, observe, resolved_record
+from streams.identity.whois_web import IdentifierHasher, RoutedState, register_whois_routes
 
 STAGE = "identity"
 
@@ -34,6 +35,9 @@ def register(
     codec: Codec,
     gaps: GapFiller,
     policy: IdentityPolicy = DEFAULT_POLICY,
+    *,
+    token: str | None = None,
+    hash_identifier: IdentifierHasher | None = None,
 ) -> tuple[Any, Any]:
     """Declare the stage's topics, tables and agents on ``app``; returns the two agents.
 
@@ -49,6 +53,9 @@ def register(
     identifiers = app.Table("identity-identifiers", schema=json_schema)
     clusters = app.Table("identity-clusters", schema=json_schema)
     state = PartitionState(identifiers, clusters)
+    if hash_identifier is not None:  # GET /identity/{type}/{value} (whois), routed to key owners
+        tables = {"identifiers": identifiers, "clusters": clusters}
+        register_whois_routes(app, RoutedState(app, routing, tables, token), hash_identifier)
     intake_counts = metrics.StageMetrics("identity-intake")
     route_counts = metrics.StageMetrics("identity-route")
 

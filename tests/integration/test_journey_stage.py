@@ -25,6 +25,7 @@ import pytest
 from producers.sdk import TouchpointProducer
 from producers.simulator import SCENARIO_BY_NAME, simulate
 from streams.supervise import Service, start, wait_http
+from streams.whois_command import fetch_whois, render_whois
 from streams.wiring import make_codec, producer_config
 from tests.integration.conftest import Isolated
 from tests.integration.desk_browser import headless_page
@@ -128,6 +129,14 @@ def test_the_sofa_story_reaches_the_card_the_desk_and_clickhouse(stitched: Isola
     assert body["journey"] is not None
     assert body["journey"]["status"] == "open"
     assert body["alerts"] == []  # the happy story has no broken hand-off (yet)
+
+    who = fetch_whois(stitched.settings, "phone", GIULIA_PHONE)  # what `omnijourney whois` asks
+    assert who["status"] == "linked"
+    assert who["person_id"] == body["person_id"]
+    member_types = {m["key"].split(":", 1)[0] for m in who["members"]}
+    assert {"hashed_phone", "hashed_email", "cookie"} <= member_types  # stitched across channels
+    assert f"person {body['person_id']}" in render_whois(who)
+    assert fetch_whois(stitched.settings, "phone", "333 000 0000")["status"] == "unknown"
 
     sara_loyalty = next(i["value"] for p in sara for i in p["identifiers"] if i["type"] == "loyalty_id")
     sara_card = wait_for_card(stitched, "loyalty_id", sara_loyalty, lambda b: bool(b["alerts"]))
