@@ -17,7 +17,7 @@ from streams.journeys.web import pii_identifier_hasher, register_continuity_rout
 from streams.logging_setup import faust_logging_config
 from streams.metrics import register_metrics_page
 from streams.settings import Settings
-from streams.wiring import make_codec
+from streams.wiring import identity_policy, make_codec
 
 
 def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
@@ -65,7 +65,13 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
     if "identity" in stages and settings.identity_stage == "stitch":
         stitching_agent.register(
-            app, settings.topics, codec, gaps, token=token, hash_identifier=pii_identifier_hasher(hasher)
+            app,
+            settings.topics,
+            codec,
+            gaps,
+            identity_policy(settings),
+            token=token,
+            hash_identifier=pii_identifier_hasher(hasher),
         )
     elif "identity" in stages:
         strongest_agent.register(app, settings.topics, codec, gaps)

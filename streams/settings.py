@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     identity_stage: Literal["strongest", "stitch"] = Field(
         "stitch", description="stitch: union-find across identifiers; strongest: person of the strongest one"
     )
+    identity_limits: str = Field(
+        "",
+        pattern=r"^([a-z_]+=[1-9][0-9]*(,[a-z_]+=[1-9][0-9]*)*)?$",
+        description="per-person limits by identifier type over the defaults, e.g. cookie=20,device=3",
+    )
+    identity_junk_values: str = Field("", description="extra placeholder values that never link (comma list)")
+    identity_test_emails: str = Field(
+        "", description="extra test e-mail addresses that never link (comma list)"
+    )
+    identity_test_phones: str = Field("", description="extra test phone numbers that never link (comma list)")
     stages: str = Field(
         "identity,journeys",
         pattern=r"^(identity|journeys)(,(identity|journeys))?$",

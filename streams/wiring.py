@@ -5,13 +5,25 @@ The only place that knows both sides: producers and sinks never see ``Settings``
 
 from __future__ import annotations
 
+import dataclasses
+
 from producers.config import ProducerConfig
+from producers.pii import PiiHasher
 from schemas.catalog import SchemaCatalog
 from schemas.codec import Codec
 from schemas.confluent import ConfluentFraming, RegistryClient
+from schemas.errors import ConfigError, OmnijourneyError
 from sinks.runner import SinkConfig
 from sinks.service import ServiceConfig
 from sinks.store import StoreConfig
+from streams.identity.guards import (
+    DEFAULT_JUNK,
+    DEFAULT_TEST_EMAILS,
+    DEFAULT_TEST_PHONES,
+    DEFAULT_TYPES,
+    IdentityPolicy,
+    hashed_blocklist,
+)
 from streams.settings import Settings
 
 
@@ -61,3 +73,34 @@ def producer_config(settings: Settings) -> ProducerConfig:
         topic_prefix=settings.topics.touchpoints_prefix,
         extra={k: v for k, v in settings.kafka_client_config().items() if k != "bootstrap.servers"},
     )
+
+
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    """The identity stage's guards: the defaults of :mod:`streams.identity.guards` plus settings.
+
+    Test addresses are hashed with the deployment's key, because the stage only ever sees hashes.
+    """
+    types = dict(DEFAULT_TYPES)
+    for item in filter(None, settings.identity_limits.split(",")):
+        kind, _, limit = item.partition("=")
+        if kind not in types:
+            known = ", ".join(sorted(types))
+            raise ConfigError(
+                f"OMNIJOURNEY_IDENTITY_LIMITS: unknown identifier type {kind!r} (known: {known})"
+            )
+        types[kind] = dataclasses.replace(types[kind], limit=int(limit))
+    junk = DEFAULT_JUNK | {v.strip().lower() for v in settings.identity_junk_values.split(",") if v.strip()}
+    hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
+    emails = [
+        *DEFAULT_TEST_EMAILS,
+        *filter(None, (e.strip() for e in settings.identity_test_emails.split(","))),
+    ]
+    phones = [
+        *DEFAULT_TEST_PHONES,
+        *filter(None, (p.strip() for p in settings.identity_test_phones.split(","))),
+    ]
+    try:
+        blocked = hashed_blocklist(hasher, emails, phones)
+    except (ValueError, OmnijourneyError) as exc:
+        raise ConfigError(f"OMNIJOURNEY_IDENTITY_TEST_EMAILS/_PHONES: {exc}") from None
+    return IdentityPolicy(types=types, junk_values=junk, blocked_keys=blocked)
