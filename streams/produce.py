@@ -7,6 +7,7 @@ bad event; wire poison is sent as raw bytes so the pipeline's dead-letter path i
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def produce_simulation(
 ) -> RunSummary:
     """Produce the simulation, flush, write its ground truth; returns the run summary."""
     simulation = simulate(customers=customers, days=days, seed=seed)
-    with TouchpointProducer(producer_config(settings), make_codec(settings)) as producer:
+    config = producer_config(settings)
+    # librdkafka's transient warnings (a just-created topic's leader not yet in its metadata
+    # cache) scroll hundreds of lines past the progress bar; failed deliveries still raise.
+    config = dataclasses.replace(config, extra={**config.extra, "log_level": 3})
+    with TouchpointProducer(config, make_codec(settings)) as producer:
 
         def send_raw(event: SimulatedEvent) -> None:
             producer.send_raw(settings.topics.touchpoints(event.channel), POISON_KEY, event.wire)
