@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 import faust
-from yarl import URL
 
 from schemas.errors import OmnijourneyError
 from streams.identity.lookup import whois
+from streams.web_routing import is_local, owner_of
 
 INTERNAL = "/internal/identity"
 IdentifierHasher = Callable[[str, str], tuple[str, str]]
@@ -37,21 +37,13 @@ class RoutedState:
         self.app, self.routing, self.tables, self.token = app, routing, tables, token
 
     def read(self, table: str, key: str) -> Any:
-        owner = self._owner(key)
-        if owner is None or owner == URL(str(self.app.conf.canonical_url)):
+        owner = owner_of(self.app, self.routing.get_topic_name(), key)
+        if owner is None or is_local(self.app, owner):
             return self.tables[table].get(key)
         url = str(owner.with_path(f"{INTERNAL}/{table}/{quote(key, safe='')}"))
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)["value"]
-
-    def _owner(self, key: str) -> URL | None:
-        topic = self.routing.get_topic_name()
-        partition = self.app.producer.key_partition(topic, key.encode()).partition
-        for host, topics in self.app.router.external_topics_metadata().items():
-            if partition in topics.get(topic, ()):
-                return URL(host)
-        return None
 
 
 def _authorized(request: faust.web.Request, token: str | None) -> bool:

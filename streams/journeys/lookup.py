@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import aiohttp
 import faust
-from yarl import URL
 
 from streams.journeys.agent import MAX_ALIAS_HOPS, JourneyStage
+from streams.web_routing import is_local, owner_of
 
 INTERNAL = "/internal/journeys"
 
@@ -40,8 +40,8 @@ class RoutedContinuityLookup:
         return None
 
     async def _ask(self, topic: faust.TopicT, key: str, what: str) -> Any:
-        owner = self._owner(topic, key)
-        if owner is None or owner == URL(str(self.stage.app.conf.canonical_url)):
+        owner = owner_of(self.stage.app, topic.get_topic_name(), key)
+        if owner is None or is_local(self.stage.app, owner):
             return self.local(what, key)
         url = owner.with_path(f"{INTERNAL}/{what}/{quote(key, safe='')}")
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -54,15 +54,6 @@ class RoutedContinuityLookup:
         if what == "person":
             return self.stage.local_person(key)
         return self.stage.local_card(key)
-
-    def _owner(self, topic: faust.TopicT, key: str) -> URL | None:
-        """The web URL of the worker that consumes ``key``'s partition of ``topic`` (None: unknown)."""
-        app = self.stage.app
-        partition = app.producer.key_partition(topic.get_topic_name(), key.encode()).partition
-        for host, topics in app.router.external_topics_metadata().items():
-            if partition in topics.get(topic.get_topic_name(), ()):
-                return URL(host)
-        return None
 
 
 def register_internal_routes(app: faust.App, lookup: RoutedContinuityLookup) -> None:

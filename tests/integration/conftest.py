@@ -72,6 +72,22 @@ def isolated(tmp_path: Path, kafka: KafkaOptions) -> Isolated:
     return Isolated(env, settings, settings.topics, tmp_path)
 
 
+@pytest.fixture
+def stitched(isolated: Isolated) -> Iterator[Isolated]:
+    """Worker (stitching identity + journeys) and sink as real processes; both must exit cleanly."""
+    env = {**isolated.env, "OMNIJOURNEY_IDENTITY_STAGE": "stitch"}
+    base = isolated.base / "run"
+    services = [start("worker", ["worker", "-l", "info"], env, base), start("sink", ["sink"], env, base)]
+    try:
+        s = isolated.settings
+        wait_http(f"http://{s.web_host}:{s.web_port}/health", services[0])
+        wait_http(f"http://{s.web_host}:{s.sink_port}/health", services[1])
+        yield isolated
+    finally:
+        codes = [service.stop() for service in services]
+        assert codes == [0, 0], [service.log_tail() for service in services]
+
+
 @dataclass
 class Pipeline:
     worker: Service

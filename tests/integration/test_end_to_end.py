@@ -9,7 +9,6 @@ gives, and journeys, sessions and alerts the journey stage derived from them.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import pytest
 from producers.simulator import load_ground_truth, simulate
 from streams.demo import wait_caught_up
 from streams.produce import produce_simulation
-from streams.supervise import Service, start, wait_http
 from tests.integration.conftest import Isolated
 from tests.integration.sink_process import sql
 
@@ -27,32 +25,14 @@ pytestmark = pytest.mark.integration
 CUSTOMERS, DAYS, SEED = 2_000, 7, 31
 
 
-@pytest.fixture
-def running(isolated: Isolated) -> Iterator[Isolated]:
-    env = {**isolated.env, "OMNIJOURNEY_IDENTITY_STAGE": "stitch"}
-    base = isolated.base / "run"
-    services: list[Service] = [
-        start("worker", ["worker", "-l", "info"], env, base),
-        start("sink", ["sink"], env, base),
-    ]
-    try:
-        s = isolated.settings
-        wait_http(f"http://{s.web_host}:{s.web_port}/health", services[0])
-        wait_http(f"http://{s.web_host}:{s.sink_port}/health", services[1])
-        yield isolated
-    finally:
-        codes = [service.stop() for service in services]
-        assert codes == [0, 0], [service.log_tail() for service in services]
-
-
 def rows(isolated: Isolated, query: str) -> list[list[Any]]:
     status, body = sql(isolated, query)
     assert status == 200, body
     return list(body["rows"])
 
 
-def test_a_simulated_week_reconciles_with_ground_truth(running: Isolated, tmp_path: Path) -> None:
-    settings = running.settings
+def test_a_simulated_week_reconciles_with_ground_truth(stitched: Isolated, tmp_path: Path) -> None:
+    settings = stitched.settings
     truth_path = tmp_path / "truth.json"
     summary = produce_simulation(
         settings, customers=CUSTOMERS, days=DAYS, seed=SEED, rate=None, truth_path=truth_path, progress=False
@@ -63,26 +43,26 @@ def test_a_simulated_week_reconciles_with_ground_truth(running: Isolated, tmp_pa
     wait_caught_up(settings, timeout_s=900)
     deadline = time.monotonic() + 120  # the sink writes its last batch after its last commit check
     while (
-        rows(running, "SELECT count() FROM v_touchpoints")[0][0] < len(valid_ids)
+        rows(stitched, "SELECT count() FROM v_touchpoints")[0][0] < len(valid_ids)
         and time.monotonic() < deadline
     ):
         time.sleep(1.0)
 
-    stored = rows(running, "SELECT toString(event_id), count() FROM touchpoints FINAL GROUP BY event_id")
+    stored = rows(stitched, "SELECT toString(event_id), count() FROM touchpoints FINAL GROUP BY event_id")
     assert {r[0] for r in stored} == valid_ids
     assert max(r[1] for r in stored) == 1  # one row per touchpoint for analysts
-    assert rows(running, "SELECT count() FROM v_touchpoints")[0][0] == len(valid_ids)
+    assert rows(stitched, "SELECT count() FROM v_touchpoints")[0][0] == len(valid_ids)
 
     wire_poison = sum(1 for i in truth.invalid if i.stage == "wire")
-    assert rows(running, "SELECT count() FROM v_dead_letters")[0][0] == wire_poison
+    assert rows(stitched, "SELECT count() FROM v_dead_letters")[0][0] == wire_poison
 
-    mix = {r[0]: r[1] for r in rows(running, "SELECT channel, count() FROM v_touchpoints GROUP BY channel")}
+    mix = {r[0]: r[1] for r in rows(stitched, "SELECT channel, count() FROM v_touchpoints GROUP BY channel")}
     assert mix == {channel: n for channel, n in truth.channel_counts.items() if n}
 
     purchases = sum(1 for j in truth.journeys if j.outcome == "purchase")
-    outcomes = dict(rows(running, "SELECT status, count() FROM v_journeys GROUP BY status"))
+    outcomes = dict(rows(stitched, "SELECT status, count() FROM v_journeys GROUP BY status"))
     assert outcomes.get("purchase", 0) == purchases  # every purchase ends exactly one journey
-    sessions = rows(running, "SELECT sum(event_count), count() FROM v_sessions")[0]
+    sessions = rows(stitched, "SELECT sum(event_count), count() FROM v_sessions")[0]
     assert sessions[0] == len(valid_ids)  # every touchpoint in exactly one live session
-    kinds = {r[0] for r in rows(running, "SELECT DISTINCT kind FROM v_alerts")}
+    kinds = {r[0] for r in rows(stitched, "SELECT DISTINCT kind FROM v_alerts")}
     assert {"reservation_missing_at_store", "campaign_landing_not_purchasable"} <= kinds

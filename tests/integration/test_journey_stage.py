@@ -15,7 +15,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +23,6 @@ import pytest
 
 from producers.sdk import TouchpointProducer
 from producers.simulator import SCENARIO_BY_NAME, simulate
-from streams.supervise import Service, start, wait_http
 from streams.whois_command import fetch_whois, render_whois
 from streams.wiring import make_codec, producer_config
 from tests.integration.conftest import Isolated
@@ -54,25 +52,6 @@ def sofa_events() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if person in mine:
             mine[person].append(event.payload)
     return mine[giulia], mine[sara]
-
-
-@pytest.fixture
-def stitched(isolated: Isolated) -> Iterator[Isolated]:
-    """Worker (stitching identity + journeys) and sink as real processes."""
-    env = {**isolated.env, "OMNIJOURNEY_IDENTITY_STAGE": "stitch"}
-    base = isolated.base / "run"
-    services: list[Service] = [
-        start("worker", ["worker", "-l", "info"], env, base),
-        start("sink", ["sink"], env, base),
-    ]
-    try:
-        s = isolated.settings
-        wait_http(f"http://{s.web_host}:{s.web_port}/health", services[0])
-        wait_http(f"http://{s.web_host}:{s.sink_port}/health", services[1])
-        yield isolated
-    finally:
-        codes = [service.stop() for service in services]
-        assert codes == [0, 0], [service.log_tail() for service in services]
 
 
 def card(isolated: Isolated, kind: str, value: str) -> tuple[int, dict[str, Any]]:

@@ -8,7 +8,7 @@ POS batches and all, because that is the order the stage consumes them in.
 from __future__ import annotations
 
 from producers.simulator import GroundTruth, simulate
-from streams.journeys.touch import Touch
+from streams.journeys.touch import Touch, touch_from_resolved
 
 
 def simulated_touches(customers: int, days: int, seed: int) -> tuple[list[Touch], GroundTruth]:
@@ -21,33 +21,8 @@ def simulated_touches(customers: int, days: int, seed: int) -> tuple[list[Touch]
 
 
 def touch_from_payload(payload: dict[str, object], person_id: str) -> Touch:
-    """A simulator payload (SDK input form) as a Touch; raw e-mail/phone values are kept as they are."""
-    ctx = payload.get("context") or {}
-    assert isinstance(ctx, dict)
-    consent = payload.get("consent") or {}
-    assert isinstance(consent, dict)
-    idents = payload.get("identifiers") or []
-    assert isinstance(idents, list)
-    return Touch(
-        event_id=str(payload["event_id"]),
-        event_time=payload["event_time"],  # type: ignore[arg-type]
-        channel=str(payload["channel"]),
-        event_type=str(payload["event_type"]),
-        person_id=person_id,
-        identifiers=tuple((str(i["type"]), str(i["value"])) for i in idents),
-        session_id=payload.get("session_id"),  # type: ignore[arg-type]
-        conversation_id=payload.get("conversation_id"),  # type: ignore[arg-type]
-        case_id=payload.get("case_id"),  # type: ignore[arg-type]
-        store_id=ctx.get("store_id"),
-        agent_id=ctx.get("agent_id"),
-        campaign_id=ctx.get("campaign_id"),
-        url=ctx.get("url"),
-        purchasable=ctx.get("purchasable"),
-        product_ids=tuple(ctx.get("product_ids") or ()),
-        order_id=ctx.get("order_id"),
-        reservation_id=ctx.get("reservation_id"),
-        amount_cents=ctx.get("amount_cents"),
-        currency=ctx.get("currency"),
-        summary=ctx.get("summary"),
-        consent=tuple((str(k), bool(v)) for k, v in consent.items() if v is not None),
-    )
+    """A simulator payload (SDK input form) as a Touch; raw e-mail/phone values are kept as they are.
+
+    The payload has the touchpoint record's shape, so the stage's own flattening applies.
+    """
+    return touch_from_resolved({"person_id": person_id, "touchpoint": payload})
