@@ -69,8 +69,9 @@ lint: install ## ruff lint and format check
 typecheck: install ## mypy (strict)
 	$(VENV)/bin/mypy
 
-bench: up ## Benchmarks: each figure beside its same-run baseline, as a ratio (writes $(RUN)/bench.json)
-	$(PY) -m tests.bench.run --json $(RUN)/bench.json
+bench: up ## Benchmarks: one table, each figure beside its same-run baseline (JSON in $(RUN)/bench.json)
+	@if [ -f $(RUN)/bench.json ]; then cp $(RUN)/bench.json $(RUN)/bench-previous.json; fi
+	$(PY) -m tests.bench.run --json $(RUN)/bench.json --compare $(RUN)/bench-previous.json
 
 demo: up ## Run the pipeline on simulated channels and print what an analyst would look at
 	$(VENV)/bin/omnijourney demo

@@ -341,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": round(baseline, 1),
         "ratio": round(value / baseline, 3),
         "unit": "events/s",
+        "baseline_name": "raw confluent-kafka, pre-encoded bytes",
         "api": args.api,
         "seen": args.seen,
     }
