@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import KafkaError
+
 from schemas.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class DeliveryLedger:
         self.pending: list[DeliveryFailure] = []
         self.failed_reports = 0  # failures of records that produce() had accepted
         self.rejected = 0  # records produce() refused outright
+        self.auth_failed = False  # the broker refused the credentials (reported once)
 
     def on_delivery(self, err: Any, msg: Any) -> None:
         """librdkafka delivery report (configured to fire for failures only)."""
@@ -87,10 +90,20 @@ class DeliveryLedger:
         )
 
     def on_error(self, err: Any) -> None:
-        """Client-level errors: fatal ones stop the producer, the rest librdkafka retries itself."""
+        """Client-level errors: fatal ones stop the producer, the rest librdkafka retries itself.
+
+        A refused login is retried too, but retrying never fixes a wrong password: it is raised
+        (once) with the broker's words, instead of surfacing minutes later as records that timed
+        out for no stated reason.
+        """
         if err.fatal():
             reason = f"fatal producer error: {err.str()}"
             self.pending.append(DeliveryFailure(None, None, None, reason, err.name()))
+        elif err.code() == KafkaError._AUTHENTICATION:
+            if not self.auth_failed:
+                self.auth_failed = True
+                reason = f"the broker refused the credentials: {err.str()}"
+                self.pending.append(DeliveryFailure(None, None, None, reason, err.name()))
         else:
             log.warning("kafka producer: %s", err.str())
 

@@ -16,30 +16,22 @@ from streams.journeys.lookup import RoutedContinuityLookup, register_internal_ro
 from streams.journeys.web import pii_identifier_hasher, register_continuity_routes
 from streams.logging_setup import faust_logging_config
 from streams.metrics import register_metrics_page
+from streams.privacy.guard import PrivacyGuard
+from streams.privacy.stage_hooks import IdentityPrivacy, JourneyPrivacy
+from streams.privacy.web import register as register_erasure
 from streams.settings import Settings
-from streams.wiring import identity_policy, make_codec
+from streams.wiring import broker_credentials, identity_policy, make_codec
 
 
 def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     faust_fixes.apply()
     codec = codec or make_codec(settings)
-    credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
-    if settings.kafka_sasl_mechanism and settings.kafka_sasl_username and settings.kafka_sasl_password:
-        credentials = faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
-            mechanism=settings.kafka_sasl_mechanism,
-        )
-    elif settings.kafka_security_protocol == "SSL":
-        import ssl
-
-        credentials = faust.SSLCredentials(ssl.create_default_context(cafile=settings.kafka_ssl_cafile))
     datadir = settings.data_dir / "faust" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b}" for b in settings.kafka_brokers.split(",")],
-        broker_credentials=credentials,
+        broker_credentials=broker_credentials(settings),
         datadir=str(datadir),
         store=settings.table_store,
         logging_config=faust_logging_config(settings.log_format),
@@ -63,6 +55,8 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     stages = set(settings.stages.split(","))
     token = settings.api_token.get_secret_value() or None
     hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)
+    guard = PrivacyGuard(settings.kafka_client_config(), settings.topics.suppressions, codec)  # GDPR
+    lookup: RoutedContinuityLookup | None = None
     if "identity" in stages and settings.identity_stage == "stitch":
         stitching_agent.register(
             app,
@@ -72,14 +66,16 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
             identity_policy(settings),
             token=token,
             hash_identifier=pii_identifier_hasher(hasher),
+            privacy=lambda routing: IdentityPrivacy(guard, routing),
         )
     elif "identity" in stages:
         strongest_agent.register(app, settings.topics, codec, gaps)
     if "journeys" in stages:
-        journeys = JourneyStage(app, settings.topics, codec, gaps)
+        journeys = JourneyStage(app, settings.topics, codec, gaps, privacy=JourneyPrivacy(guard))
         lookup = RoutedContinuityLookup(journeys, token)
         register_internal_routes(app, lookup)
         register_continuity_routes(app, lookup, token=token, hash_identifier=pii_identifier_hasher(hasher))
+    register_erasure(app, settings.topics, codec, guard, token, lookup)  # POST /privacy/erase
     exit_on_agent_crash(app)  # a crashed agent ends the worker (exit 70) instead of a silent zombie
     register_metrics_page(app)
 

@@ -111,6 +111,20 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _kafka_security(self) -> Settings:
+        """A SASL protocol without its mechanism and user would fail at the first connection,
+        in every process, with a broker-side message; say it once, at start, by name."""
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"{ENV_PREFIX}KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                f"{ENV_PREFIX}KAFKA_SASL_MECHANISM, {ENV_PREFIX}KAFKA_SASL_USERNAME and "
+                f"{ENV_PREFIX}KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _store(self) -> Settings:
         """Accept a password inside clickhouse:// URLs but keep it only as a secret."""
         parts = urlsplit(self.store_url)

@@ -6,6 +6,9 @@ The only place that knows both sides: producers and sinks never see ``Settings``
 from __future__ import annotations
 
 import dataclasses
+import ssl
+
+import faust
 
 from producers.config import ProducerConfig
 from producers.pii import PiiHasher
@@ -104,3 +107,24 @@ def identity_policy(settings: Settings) -> IdentityPolicy:
     except (ValueError, OmnijourneyError) as exc:
         raise ConfigError(f"OMNIJOURNEY_IDENTITY_TEST_EMAILS/_PHONES: {exc}") from None
     return IdentityPolicy(types=types, junk_values=junk, blocked_keys=blocked)
+
+
+def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """Faust's (aiokafka's) view of the security settings the confluent-kafka clients get.
+
+    SASL over TLS needs both the mechanism and an SSL context: without the context aiokafka would
+    speak SASL in plain text to a TLS listener.
+    """
+    tls = settings.kafka_security_protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if tls else None
+    mechanism, user, password = (
+        settings.kafka_sasl_mechanism,
+        settings.kafka_sasl_username,
+        settings.kafka_sasl_password,
+    )
+    if settings.kafka_security_protocol.startswith("SASL") and mechanism and user and password:
+        # (Settings refuses a SASL protocol without all three.)
+        return faust.SASLCredentials(
+            username=user, password=password.get_secret_value(), mechanism=mechanism, ssl_context=context
+        )
+    return faust.SSLCredentials(context) if context is not None else None

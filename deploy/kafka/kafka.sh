@@ -7,6 +7,11 @@
 #   deploy/kafka/kafka.sh down      stop the broker this script started (by PID)
 #   deploy/kafka/kafka.sh status    say whether it runs
 #
+# OMNIJOURNEY_LOCAL_KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener (mechanisms PLAIN and
+# SCRAM-SHA-256/512) for one user, OMNIJOURNEY_LOCAL_KAFKA_SASL_USERNAME / _PASSWORD (default
+# omnijourney / omnijourney-dev-secret): a local stand-in for a secured cluster, to try the
+# OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL / _SASL_* settings against.
+#
 # When OMNIJOURNEY_KAFKA_BROKERS names a broker, `up` starts nothing and only checks that it answers:
 # the user brought their own Kafka.
 set -euo pipefail
@@ -17,6 +22,9 @@ lib="$here/lib"
 run="${OMNIJOURNEY_RUN_DIR:-$root/.run}/kafka"
 port="${OMNIJOURNEY_LOCAL_KAFKA_PORT:-19092}"
 controller_port="${OMNIJOURNEY_LOCAL_KAFKA_CONTROLLER_PORT:-19093}"
+sasl_port="${OMNIJOURNEY_LOCAL_KAFKA_SASL_PORT:-}"
+sasl_user="${OMNIJOURNEY_LOCAL_KAFKA_SASL_USERNAME:-omnijourney}"
+sasl_password="${OMNIJOURNEY_LOCAL_KAFKA_SASL_PASSWORD:-omnijourney-dev-secret}"
 pidfile="$run/kafka.pid"
 name=kafka
 cmdline_marker="kafka.Kafka"
@@ -37,14 +45,19 @@ install() {
 
 write_config() {
   mkdir -p "$run/data" "$run/logs"
+  local listeners="PLAINTEXT://127.0.0.1:$port" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ -n "$sasl_port" ]]; then
+    listeners="$listeners,SASL_PLAINTEXT://127.0.0.1:$sasl_port"
+    protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
+  fi
   cat > "$run/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
 log.dirs=$run/data
 num.partitions=4
@@ -60,6 +73,16 @@ delete.topic.enable=true
 message.max.bytes=2097152
 log.retention.hours=168
 EOF
+  if [[ -n "$sasl_port" ]]; then
+    # PLAIN checks the user in the JAAS line; SCRAM users are stored in the cluster metadata by
+    # `StorageTool format --add-scram` (see up), so both mechanisms accept the same user.
+    cat >> "$run/server.properties" <<EOF
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+  fi
 }
 
 java_cmd=()
@@ -91,8 +114,13 @@ up() {
   if [[ ! -f "$run/data/meta.properties" ]]; then
     local cluster_id
     cluster_id="$("${java_cmd[@]}" kafka.tools.StorageTool random-uuid)"
+    local scram=()
+    if [[ -n "$sasl_port" ]]; then
+      scram=(--add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]"
+             --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]")
+    fi
     "${java_cmd[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-      -c "$run/server.properties" > "$run/logs/format.log" 2>&1 \
+      -c "$run/server.properties" "${scram[@]}" > "$run/logs/format.log" 2>&1 \
       || { log "formatting storage failed:"; cat "$run/logs/format.log" >&2; exit 1; }
   fi
   local started

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import faust
 import pytest
 
 from schemas.errors import ConfigError
 from streams.settings import load_settings
+from streams.wiring import broker_credentials
 
 
 def test_defaults_point_at_the_local_broker_and_embedded_store() -> None:
@@ -67,6 +69,36 @@ def test_sasl_options_reach_librdkafka_config_only_when_set() -> None:
     assert sasl["security.protocol"] == "SASL_SSL"
     assert sasl["sasl.mechanism"] == "SCRAM-SHA-512"
     assert sasl["sasl.password"] == "pw"
+
+
+def test_a_sasl_protocol_without_its_user_is_refused_at_start() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
+    assert "OMNIJOURNEY_KAFKA_SASL_MECHANISM" in str(caught.value)
+
+
+SASL_SSL = {
+    "OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "OMNIJOURNEY_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+    "OMNIJOURNEY_KAFKA_SASL_USERNAME": "svc",
+    "OMNIJOURNEY_KAFKA_SASL_PASSWORD": "pw",
+}
+
+
+def test_faust_gets_the_same_security_as_librdkafka() -> None:
+    """SASL over TLS gives aiokafka both the mechanism and a TLS context (protocol SASL_SSL)."""
+    sasl_ssl = broker_credentials(load_settings(SASL_SSL))
+    assert isinstance(sasl_ssl, faust.SASLCredentials)
+    assert (sasl_ssl.protocol.value, sasl_ssl.mechanism.value) == ("SASL_SSL", "SCRAM-SHA-256")
+    assert (sasl_ssl.username, sasl_ssl.password) == ("svc", "pw")
+    plain_sasl = broker_credentials(
+        load_settings({**SASL_SSL, "OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
+    )
+    assert isinstance(plain_sasl, faust.SASLCredentials)
+    assert plain_sasl.protocol.value == "SASL_PLAINTEXT"
+    tls = broker_credentials(load_settings({"OMNIJOURNEY_KAFKA_SECURITY_PROTOCOL": "SSL"}))
+    assert isinstance(tls, faust.SSLCredentials)
+    assert broker_credentials(load_settings({})) is None
 
 
 def test_brokers_accept_kafka_scheme_and_spaces() -> None:
