@@ -83,10 +83,15 @@ def wait_caught_up(settings: Settings, timeout_s: float = 900.0) -> None:
     raise OmnijourneyError(f"the pipeline did not catch up in {timeout_s:.0f}s; see {run_dir() / 'logs'}")
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> None:
     from streams.produce import produce_simulation
 
     print("omnijourney demo")
+    began = time.monotonic()
     ensure_topics(
         settings.kafka_client_config(),
         pipeline_topics(settings.topics),
@@ -105,7 +110,9 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
         rate=None,
         truth_path=run_dir() / "demo-ground-truth.json",
     )
+    sent = time.monotonic()
     wait_caught_up(settings)
+    caught_up = time.monotonic()
     counts = query(
         store_config(settings),
         "SELECT (SELECT count() FROM v_touchpoints), (SELECT count() FROM v_dead_letters)",
@@ -113,7 +120,9 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
     )["rows"][0]
     print(
         f"ClickHouse holds {counts[0]:,} touchpoints ({summary.valid:,} valid ones produced by this run) "
-        f"and {counts[1]:,} dead letters ({summary.wire:,} poison records sent by this run)"
+        f"and {counts[1]:,} dead letters ({summary.wire:,} poison records sent by this run); "
+        f"the pipeline caught up {caught_up - sent:,.0f} s after the last event was sent, "
+        f"{_minutes(caught_up - began)} after the demo started"
     )
 
     for name in SUMMARY:
