@@ -18,9 +18,18 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
+# The table reads like the pipeline: producers first, the whole pipeline last.
+ORDER = ("producer", "identity", "identity_logic", "journeys", "sink", "end_to_end")
+
+
+def pipeline_order(path: Path) -> tuple[int, str]:
+    name = path.stem.removeprefix("bench_")
+    return (ORDER.index(name) if name in ORDER else len(ORDER), name)
+
+
 def run_all(only: list[str]) -> list[dict[str, Any]]:
     results = []
-    for path in sorted(HERE.glob("bench_*.py")):
+    for path in sorted(HERE.glob("bench_*.py"), key=pipeline_order):
         name = path.stem.removeprefix("bench_")
         if only and name not in only:
             continue
