@@ -73,3 +73,9 @@ class TopicNames:
     @property
     def dead_letters(self) -> str:
         return self._name("dead-letters")
+
+    @property
+    def suppressions(self) -> str:
+        """Compacted: GDPR erasures (Suppression records keyed by subject), read whole by every
+        worker and the sink so that replays of old topics stay erased."""
+        return self._name("privacy.suppressions")

@@ -39,8 +39,10 @@ from schemas.errors import StoreError
 from schemas.topics import KafkaOptions, TopicNames
 from sinks import metrics as sink_metrics
 from sinks.batch import DEAD_LETTERS, Batch
+from sinks.privacy import SinkPrivacy
 from sinks.routing import Router
 from sinks.status import SinkStatus
+from sinks.store import to_store_error
 from sinks.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -68,11 +70,21 @@ class SinkRunner:
     """Consume, batch, write (one batch in flight), commit; pause consumption while the store is down."""
 
     def __init__(
-        self, config: SinkConfig, writer: BatchWriter, codec: Codec | None = None, consumer: Any = None
+        self,
+        config: SinkConfig,
+        writer: BatchWriter,
+        codec: Codec | None = None,
+        consumer: Any = None,
+        privacy: SinkPrivacy | None = None,
     ) -> None:
-        """``consumer`` replaces the confluent-kafka consumer built from ``config`` (for tests)."""
+        """``consumer`` replaces the confluent-kafka consumer built from ``config`` (for tests), and
+        then GDPR suppressions are only applied if ``privacy`` is given too."""
         self.config = config
         self.router = Router(config.topics, codec or Codec())
+        if privacy is None and consumer is None:
+            privacy = SinkPrivacy(config.kafka, config.topics, self.router.codec)
+        self.privacy = privacy
+        self._privacy_started = False
         writer.router = self.router
         self.writer = writer
         self.batch = self._new_batch()
@@ -134,10 +146,12 @@ class SinkRunner:
 
     def _step(self) -> None:
         self._collect(wait=False)
-        if self._blocked:
+        if self._blocked or not self._privacy_step():
             return
         room = max(1, self._cap - self.batch.size)
         messages = self.consumer.consume(num_messages=min(room, 10_000), timeout=0.1)
+        if self.privacy is not None:
+            messages = self.privacy.screen(self.batch, messages)
         _, errors = self.router.feed(self.batch, messages)
         for error in errors:
             if error.fatal():
@@ -146,6 +160,33 @@ class SinkRunner:
         if self.batch.due and (self._writer_idle or self.batch.size >= self._cap):
             self._dispatch()
         self.status.buffered_rows = self._buffered()
+
+    def _privacy_step(self) -> bool:
+        """Suppressions first: read them (all of them before the first record), erase what is new.
+
+        An erasure waits until everything consumed before it is written (``flush``), so no row
+        screened with the older list can land after its DELETE. False: the store failed (blocked).
+        """
+        if self.privacy is None:
+            return True
+        try:
+            client = self.writer.store.connect()
+            if not self._privacy_started:
+                self.privacy.start()
+                self._privacy_started = True
+            self.privacy.poll()
+            if self.privacy.pending:
+                self.flush()
+                with self.writer.store.lock:
+                    self.privacy.apply(client)
+        except StoreError as exc:
+            if not self._blocked:
+                self._block(exc)
+            return False
+        except Exception as exc:  # a ClickHouse error raised by the client, not yet wrapped
+            self._block(to_store_error(exc, "applying an erasure"))
+            return False
+        return True
 
     def _write(self, batch: Batch) -> int:
         with sink_metrics.BATCH_WRITE_SECONDS.time():

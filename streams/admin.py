@@ -22,7 +22,19 @@ def pipeline_topics(topics: TopicNames) -> list[str]:
         topics.sessions,
         topics.alerts,
         topics.dead_letters,
+        topics.suppressions,
     ]
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """Per-topic settings at creation: suppressions are compacted (kept forever, last per key),
+    because a suppression that aged out would let a replay bring an erased person back."""
+    if name.endswith(SUPPRESSIONS):  # with any prefix
+        return {"cleanup.policy": "compact"}
+    return {}
+
+
+SUPPRESSIONS = TopicNames().suppressions
 
 
 def ensure_topics(
@@ -38,7 +50,10 @@ def ensure_topics(
     if not missing:
         return []
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=partitions, replication_factor=replication) for n in missing],
+        [
+            NewTopic(n, num_partitions=partitions, replication_factor=replication, config=topic_config(n))
+            for n in missing
+        ],
         operation_timeout=timeout,
     )
     created = []

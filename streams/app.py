@@ -8,7 +8,7 @@ from producers.pii import PiiHasher
 from schemas.codec import Codec
 from streams import faust_fixes
 from streams.crash_policy import exit_on_agent_crash
-from streams.gaps import GapFiller
+from streams.gaps import GapFiller, TailSweeper
 from streams.identity import agent as stitching_agent
 from streams.identity import strongest_agent
 from streams.journeys.agent import JourneyStage
@@ -47,11 +47,15 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         # to rebalance: aiokafka's default of 5 minutes reads as a stalled worker. 10 s bounds it.
         consumer_metadata_max_age_ms=10_000,
         producer_metadata_max_age_ms=10_000,
+        # The identity stage's routing messages carry a touchpoint base64-encoded: one of the
+        # largest size intake accepts must still be sendable, or the worker stops on it.
+        producer_max_request_size=max(1_000_000, 2 * settings.max_event_bytes),
         autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",
     )
     gaps = GapFiller(settings.kafka_client_config(), settings.app_id)
+    TailSweeper(settings.kafka_client_config(), settings.app_id).register(app)  # see streams.gaps
     stages = set(settings.stages.split(","))
     token = settings.api_token.get_secret_value() or None
     hasher = PiiHasher(settings.pii_hash_key.get_secret_value().encode(), settings.phone_country_code)

@@ -149,6 +149,22 @@ def register_commands(app: faust.App, settings: Settings) -> None:
 
         print_whois(settings, kind, value)
 
+    @app.command(
+        argument("kind"),
+        argument("value"),
+        option("--dry-run", is_flag=True, help="Print what would be removed; change nothing."),
+        option("--json", "as_json", is_flag=True, help="Print the receipt as JSON."),
+        option("--wait", type=float, default=180.0, show_default=True, help="Seconds to wait for the sink."),
+    )
+    @reports_errors
+    async def forget(self: Any, kind: str, value: str, dry_run: bool, as_json: bool, wait: float) -> None:
+        """GDPR erasure of a person (by any identifier; raw email/phone ok) everywhere; prints a receipt."""
+        from streams.privacy.command import forget as run_forget
+        from streams.privacy.receipt import render
+
+        receipt = run_forget(settings, kind, value, dry_run=dry_run, wait_s=wait)
+        print(receipt.to_json() if as_json else render(receipt))
+
     from streams.report_command import register_report_command
 
     register_report_command(app, settings)

@@ -22,16 +22,42 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, TopicPartition
-from faust.types import TP
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from faust.types import TP, AppT
 
 from schemas.topics import KafkaOptions
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 30.0
+OUTAGE_S = 300.0  # how long a read of the broker is retried while the broker is away
+T = TypeVar("T")
+
+
+def retrying(read: Callable[[], T], what: str, outage_s: float = OUTAGE_S) -> T:
+    """``read()``, retried while the broker is unreachable (restarting, a network blip).
+
+    The reads here run inside an agent: an exception would end the worker (exit 70), so a broker
+    restart -- which Faust's own consumer and producer ride out by retrying -- must not surface
+    as one. Only an outage longer than ``outage_s`` does.
+    """
+    deadline, pause = time.monotonic() + outage_s, 0.5
+    while True:
+        try:
+            return read()
+        except KafkaException as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("%s failed (%s); retrying in %.1f s", what, exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+SWEEP_INTERVAL_S = 5.0
+STUCK_SWEEPS = 3  # a partition whose committed offset stood still with lag this many sweeps running
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +88,17 @@ class GapFiller:
         key = (topic, partition)
         expected = self._expected.get(key)
         if expected is None:
-            expected = await asyncio.to_thread(self._start_of, topic, partition)
+            expected = await asyncio.to_thread(
+                retrying,
+                lambda: self._start_of(topic, partition),
+                f"committed offset of {topic}[{partition}]",
+            )
         self._expected[key] = max(expected, offset + 1)
         if offset <= expected:
             return []
-        missing = await asyncio.to_thread(self._read, topic, partition, expected, offset)
+        missing = await asyncio.to_thread(
+            retrying, lambda: self._read(topic, partition, expected, offset), f"reading {topic}[{partition}]"
+        )
         self.filled += len(missing)
         log.warning(
             "consumer skipped %d record(s) of %s[%d] at offsets %d..%d; read them directly",
@@ -105,10 +137,9 @@ class GapFiller:
                 out.append(Record(topic, partition, position, msg.key(), msg.value() or b""))
         finally:
             reader.close()
-        if start + len(out) < end:
-            log.error(
-                "could only read %d of %d skipped records of %s[%d]", len(out), end - start, topic, partition
-            )
+        if start + len(out) < end:  # never hand on a partial fill: the rest would count as read
+            detail = f"could only read {len(out)} of {end - start} skipped records of {topic}[{partition}]"
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, detail))
         return out
 
 
@@ -123,3 +154,83 @@ async def records_of(event: Any, gaps: GapFiller) -> list[Record]:
         # offset is 0, commits past them. Its gap register is meant for offsets it will not see.
         await event.app.consumer._add_gap(TP(msg.topic, msg.partition), missing[0].offset, missing[-1].offset)
     return [*missing, Record(msg.topic, msg.partition, msg.offset, msg.key, event.value)]
+
+
+class TailSweeper:
+    """The gap filler's other half: records skipped at the end of a partition are fetched again.
+
+    :class:`GapFiller` notices a skipped record when a later one of its partition arrives. When
+    nothing follows (the last touchpoints of a quiet channel, produced right as a rebalance ended),
+    there is no later record: Faust had fetched and dropped them, its fetch position is past them,
+    and the partition keeps a lag that never drains -- seen on the real broker after a second
+    worker left the group. Every :data:`SWEEP_INTERVAL_S`, each stream partition this worker owns
+    is compared with the broker: committed offset below the end, standing still for
+    :data:`STUCK_SWEEPS` sweeps in a row while Faust is neither rebalancing nor holding it paused,
+    means its records are not coming. The consumer is then sought back to the committed offset
+    and reads them again. A partition that was merely slow gets records it already had in hand
+    re-read: at-least-once, like any replay, never a loss.
+    """
+
+    def __init__(self, kafka: KafkaOptions, group_id: str) -> None:
+        self._kafka, self._group = kafka, group_id
+        self._still: dict[TP, tuple[int, int]] = {}  # committed offset, sweeps it stood still with lag
+        self._generation: int | None = None
+        self.sought = 0
+
+    def register(self, app: AppT) -> None:
+        @app.timer(SWEEP_INTERVAL_S, name="omnijourney.tail-sweeper")
+        async def sweep() -> None:
+            try:
+                await self.sweep(app)
+            except KafkaException as exc:  # the broker is away: the next sweep looks again
+                log.warning("tail sweep skipped: %s", exc)
+            except Exception:  # a failed look must not end the worker; the next sweep tries again
+                log.exception("tail sweep failed")
+
+    async def sweep(self, app: AppT) -> None:
+        consumer: Any = app.consumer
+        generation = app.consumer_generation_id
+        if app.rebalancing or generation != self._generation:
+            self._still.clear()
+            self._generation = generation
+            return
+        changelogs = app.tables.changelog_topics
+        held = set(getattr(consumer, "_paused_partitions", ())) | set(
+            getattr(consumer, "_buffered_partitions", ())
+        )
+        tps = [tp for tp in app.assignor.assigned_actives() if tp.topic not in changelogs and tp not in held]
+        lagging = await asyncio.to_thread(self._lagging, tps)
+        still = {}
+        for tp, committed in lagging.items():
+            before, sweeps = self._still.get(tp, (committed, 0))
+            still[tp] = (committed, sweeps + 1 if before == committed else 1)
+        self._still = still
+        for tp, (committed, sweeps) in still.items():
+            if sweeps < STUCK_SWEEPS or app.rebalancing or app.consumer_generation_id != generation:
+                continue
+            log.warning(
+                "%s[%d] has had lag at committed offset %d for %d checks; reading it again from there",
+                tp.topic, tp.partition, committed, sweeps,
+            )  # fmt: skip
+            await consumer.seek(tp, committed)
+            self.sought += 1
+            del self._still[tp]
+
+    def _lagging(self, tps: list[TP]) -> dict[TP, int]:
+        """The group's committed offset of each partition in ``tps`` that has records past it."""
+        if not tps:
+            return {}
+        consumer = Consumer({**self._kafka, "group.id": self._group, "enable.auto.commit": False})
+        try:
+            committed = consumer.committed([TopicPartition(tp.topic, tp.partition) for tp in tps], timeout=10)
+            lagging = {}
+            for tp, position in zip(tps, committed, strict=True):
+                start = position.offset
+                low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+                if start < 0:
+                    start = low
+                if start < high:
+                    lagging[tp] = int(start)
+            return lagging
+        finally:
+            consumer.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from producers.sdk import TouchpointProducer
@@ -31,6 +32,28 @@ def produce_simulation(
 ) -> RunSummary:
     """Produce the simulation, flush, write its ground truth; returns the run summary."""
     simulation = simulate(customers=customers, days=days, seed=seed)
+    summary = produce_events(settings, simulation, rate=rate, progress=progress)
+    if truth_path is not None:
+        truth_path.parent.mkdir(parents=True, exist_ok=True)
+        simulation.write_ground_truth(truth_path)
+    if not progress:  # the progress bar ends with the same line
+        print(summary.line(), file=sys.stderr)
+    return summary
+
+
+def produce_events(
+    settings: Settings,
+    events: Iterable[SimulatedEvent],
+    *,
+    rate: float | None,
+    progress: bool = False,
+    close_timeout_s: float = 30.0,
+) -> RunSummary:
+    """Produce simulated events (valid ones through the SDK, wire poison raw) and flush them.
+
+    ``close_timeout_s`` bounds the final flush: a test that restarts the broker mid-stream gives
+    the records queued during the outage time to be delivered instead of purged.
+    """
     config = producer_config(settings)
     # librdkafka's transient warnings (a just-created topic's leader not yet in its metadata
     # cache) scroll hundreds of lines past the progress bar; failed deliveries still raise.
@@ -40,10 +63,6 @@ def produce_simulation(
         def send_raw(event: SimulatedEvent) -> None:
             producer.send_raw(settings.topics.touchpoints(event.channel), POISON_KEY, event.wire)
 
-        summary = run_simulation(simulation, producer.send, send_raw, rate=rate, progress=progress)
-    if truth_path is not None:
-        truth_path.parent.mkdir(parents=True, exist_ok=True)
-        simulation.write_ground_truth(truth_path)
-    if not progress:  # the progress bar ends with the same line
-        print(summary.line(), file=sys.stderr)
+        summary = run_simulation(events, producer.send, send_raw, rate=rate, progress=progress)
+        producer.close(close_timeout_s)  # leaving the block closes it again: a no-op
     return summary

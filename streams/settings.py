@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         "", description="extra test e-mail addresses that never link (comma list)"
     )
     identity_test_phones: str = Field("", description="extra test phone numbers that never link (comma list)")
+    max_event_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=16 * 1_048_576,
+        description="larger touchpoints are dead-lettered at intake; keep it under about 2/3 of the "
+        "broker's message.max.bytes (2 MiB here): the identity stage's messages carry events in base64",
+    )
     stages: str = Field(
         "identity,journeys",
         pattern=r"^(identity|journeys)(,(identity|journeys))?$",

@@ -106,7 +106,9 @@ def identity_policy(settings: Settings) -> IdentityPolicy:
         blocked = hashed_blocklist(hasher, emails, phones)
     except (ValueError, OmnijourneyError) as exc:
         raise ConfigError(f"OMNIJOURNEY_IDENTITY_TEST_EMAILS/_PHONES: {exc}") from None
-    return IdentityPolicy(types=types, junk_values=junk, blocked_keys=blocked)
+    return IdentityPolicy(
+        types=types, junk_values=junk, blocked_keys=blocked, max_event_bytes=settings.max_event_bytes
+    )
 
 
 def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:

@@ -125,6 +125,8 @@ up() {
   fi
   local started
   started=$(date +%s%3N)
+  # Readiness is read from server.log: a restart must not find the previous run's "started" line.
+  if [[ -f "$run/logs/server.log" ]]; then mv -f "$run/logs/server.log" "$run/logs/server.log.previous"; fi
   # setsid: the broker outlives the make target that started it, and is stopped by PID.
   setsid "${java_cmd[@]}" kafka.Kafka "$run/server.properties" > "$run/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"

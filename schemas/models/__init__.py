@@ -18,6 +18,8 @@ from schemas.models.resolved_touchpoint import AVRO_NAME as RESOLVED_TOUCHPOINT_
 from schemas.models.resolved_touchpoint import ResolvedTouchpoint
 from schemas.models.session import AVRO_NAME as SESSION_AVRO_NAME
 from schemas.models.session import Session
+from schemas.models.suppression import AVRO_NAME as SUPPRESSION_AVRO_NAME
+from schemas.models.suppression import Suppression, SuppressionSubject
 from schemas.models.touchpoint import (
     AVRO_NAME as TOUCHPOINT_AVRO_NAME,
 )
@@ -33,7 +35,16 @@ from schemas.models.touchpoint import (
 
 MODELS: dict[str, type[AvroModel]] = {
     model.AVRO_NAME: model
-    for model in (Touchpoint, ResolvedTouchpoint, DeadLetter, IdentityChange, Journey, Session, Alert)
+    for model in (
+        Touchpoint,
+        ResolvedTouchpoint,
+        DeadLetter,
+        IdentityChange,
+        Journey,
+        Session,
+        Alert,
+        Suppression,
+    )
 }
 """Every top-level model by the full name of its Avro schema, e.g. to validate a ``Decoded.record``."""
 
@@ -45,6 +56,7 @@ __all__ = [
     "MODELS",
     "RESOLVED_TOUCHPOINT_AVRO_NAME",
     "SESSION_AVRO_NAME",
+    "SUPPRESSION_AVRO_NAME",
     "TOUCHPOINT_AVRO_NAME",
     "Alert",
     "AlertKind",
@@ -65,6 +77,8 @@ __all__ = [
     "JourneyStatus",
     "ResolvedTouchpoint",
     "Session",
+    "Suppression",
+    "SuppressionSubject",
     "Touchpoint",
     "UtcMillis",
     "to_utc_millis",

@@ -9,6 +9,7 @@ key only, and publishes resolved touchpoints and identity changes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -25,8 +26,10 @@ from streams.identity.protocol import decode, encode
 from streams.identity.state import PartitionState
 from streams.identity.touchpoints import CHANGE_NAME, RESOLVED_NAME, change_record, observe, resolved_record
 from streams.identity.whois_web import IdentifierHasher, RoutedState, register_whois_routes
+from streams.privacy.stage_hooks import IdentityPrivacy
 
 STAGE = "identity"
+IdentityPrivacyHooks = Callable[[faust.TopicT], IdentityPrivacy]  # given the routing topic
 
 
 def register(
@@ -38,6 +41,7 @@ def register(
     *,
     token: str | None = None,
     hash_identifier: IdentifierHasher | None = None,
+    privacy: IdentityPrivacyHooks | None = None,
 ) -> tuple[Any, Any]:
     """Declare the stage's topics, tables and agents on ``app``; returns the two agents.
 
@@ -56,6 +60,7 @@ def register(
     if hash_identifier is not None:  # GET /identity/{type}/{value} (whois), routed to key owners
         tables = {"identifiers": identifiers, "clusters": clusters}
         register_whois_routes(app, RoutedState(app, routing, tables, token), hash_identifier)
+    hooks = None if privacy is None else privacy(routing)  # GDPR suppressions and erasures
     intake_counts = metrics.StageMetrics("identity-intake")
     route_counts = metrics.StageMetrics("identity-route")
 
@@ -69,6 +74,8 @@ def register(
             await dead.send(key=msg.key, value=codec.encode(DEAD_LETTER_NAME, record))
             intake_counts.count_dead_letter(exc)
             return
+        if hooks is not None and await hooks.suppressed_touchpoint(start.event.keys):
+            return
         await routing.send(key=start.key.encode(), value=encode(start))
         intake_counts.count_out("routing")
 
@@ -79,7 +86,11 @@ def register(
 
     async def hop(value: bytes) -> None:
         route_counts.count_in()
-        effects = handle(decode(json.loads(value)), state, policy)
+        raw = json.loads(value)
+        if hooks is not None and hooks.intercepts(raw):
+            effects = await hooks.route(raw, state, policy)
+        else:
+            effects = handle(decode(raw), state, policy)
         for message in effects.messages:
             await routing.send(key=message.key.encode(), value=encode(message))
         for resolution in effects.resolved:

@@ -21,6 +21,10 @@ from schemas.errors import InvalidEventError
 
 MAX_VALUE_LEN = 256  # longer "identifiers" are payloads pasted into the wrong field
 MAX_IDENTIFIERS = 16  # an event naming more is a bulk export or a bug; the weakest are ignored
+# A touchpoint is a few kilobytes; one of megabytes is a pasted file or a runaway attributes map.
+# The stage's routing messages carry the event base64-encoded (4/3 of its size), and must stay
+# below the broker's message.max.bytes, or the worker could not send them and would stop.
+MAX_EVENT_BYTES = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class IdentityPolicy:
     junk_values: frozenset[str] = DEFAULT_JUNK
     blocked_keys: frozenset[str] = frozenset()
     max_identifiers: int = MAX_IDENTIFIERS
+    max_event_bytes: int = MAX_EVENT_BYTES
 
     def __post_init__(self) -> None:
         if FALLBACK_TYPE not in self.types:
@@ -117,6 +122,8 @@ class IdentityPolicy:
             raise ValueError("every identifier type must allow at least one identifier per person")
         if self.max_identifiers < 1:
             raise ValueError("max_identifiers must be at least 1")
+        if self.max_event_bytes < 1:
+            raise ValueError("max_event_bytes must be at least 1")
 
     def of(self, kind: str) -> TypePolicy:
         """The policy of an identifier type (unknown types behave like ``other``)."""

@@ -43,6 +43,12 @@ def observe(
     policy: IdentityPolicy = DEFAULT_POLICY,
 ) -> Observe:
     """Decode and validate a touchpoint and start its walk; OmnijourneyError means dead-letter it."""
+    size = len(value or b"")
+    if size > policy.max_event_bytes:  # checked first: nothing is decoded or copied
+        raise InvalidEventError(
+            f"event of {size} bytes is larger than the {policy.max_event_bytes} bytes a touchpoint may have",
+            field="size",
+        )
     decoded = codec.decode(value)
     if decoded.name != TOUCHPOINT_NAME:
         raise InvalidEventError(f"expected {TOUCHPOINT_NAME}, got {decoded.name}", field="schema")

@@ -38,6 +38,7 @@ from streams.journeys.journey_driver import DueIndex
 from streams.journeys.stage import Emitted, PersonStage, on_merge, on_tick, on_touch
 from streams.journeys.timeline import to_ms
 from streams.journeys.touch import touch_from_resolved
+from streams.privacy.stage_hooks import JourneyPrivacy
 
 log = logging.getLogger(__name__)
 STAGE = "journeys"
@@ -58,8 +59,10 @@ class JourneyStage:
         codec: Codec,
         gaps: GapFiller,
         cfg: JourneyConfig = DEFAULT_CONFIG,
+        privacy: JourneyPrivacy | None = None,
     ) -> None:
         self.app, self.topics, self.codec, self.cfg, self.gaps = app, topics, codec, cfg, gaps
+        self.privacy = privacy  # GDPR: suppressed persons dropped, erased persons' state deleted
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
         self.resolved = app.topic(topics.resolved, **raw)
         self.changes = app.topic(topics.identity_changes, **raw)
@@ -91,6 +94,8 @@ class JourneyStage:
 
     async def _take(self, msg: Record) -> None:
         self.counts.count_in()
+        if self.privacy is not None:
+            await self.privacy.ready()
         try:
             if msg.topic == self.topics.journey_handoff:
                 await self._on_handoff(json.loads(msg.value), msg.partition)
@@ -107,7 +112,10 @@ class JourneyStage:
 
     async def _index(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            self.index[event.message.key.decode()] = event.value.decode()
+            key = event.message.key.decode()
+            if self.privacy is not None and self.privacy.index(self.index, key, event.value):
+                continue
+            self.index[key] = event.value.decode()
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -124,6 +132,8 @@ class JourneyStage:
                 return
             log.warning("alias chain from %s longer than %d hops; folding here", person_id, hops)
             stored = None
+        if self.privacy is not None and self.privacy.drops((person_id, touch.person_id), touch.identifiers):
+            return
         if person_id != touch.person_id:
             touch = dataclasses.replace(touch, person_id=person_id)
         watermark = self._advance_watermark(partition, to_ms(touch.event_time))
@@ -132,9 +142,15 @@ class JourneyStage:
         await self._tick(partition)
 
     async def _on_change(self, record: dict[str, Any], partition: int) -> None:
+        if record["kind"] == "erasure" and self.privacy is not None:
+            if self.privacy.erase(self.persons, record["person_id"]):
+                self._due(partition).set(record["person_id"], None)
+            return
         if record["kind"] != "merge" or not record.get("survivor_person_id"):
             return
         loser, survivor = record["person_id"], record["survivor_person_id"]
+        if self.privacy is not None and self.privacy.drops((loser, survivor)):
+            return
         stored = self.persons.get(loser)
         if stored is not None and "alias" in stored:
             return  # this merge was already handled (a replay)
@@ -151,6 +167,8 @@ class JourneyStage:
             await self._on_resolved(base64.b64decode(message["record"]), partition, hops, to)
             return
         survivor_id = str(message["to"])
+        if self.privacy is not None and self.privacy.drops((survivor_id, str(message["from"]))):
+            return
         stored = self.persons.get(survivor_id)
         if stored is not None and "alias" in stored:  # the survivor was merged away since: pass it on
             if hops < MAX_ALIAS_HOPS and stored["alias"] != message["from"]:

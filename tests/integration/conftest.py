@@ -51,10 +51,32 @@ class Isolated:
 
 
 @pytest.fixture
-def isolated(tmp_path: Path, kafka: KafkaOptions) -> Isolated:
+def isolated(tmp_path: Path, kafka: KafkaOptions) -> Iterator[Isolated]:
+    corner = make_isolated(tmp_path, kafka)
+    yield corner
+    drop_corner(kafka, corner)
+
+
+def drop_corner(kafka: KafkaOptions, corner: Isolated) -> None:
+    """Delete every topic of one test's corner: its pipeline topics and Faust's changelogs.
+
+    Each topic is a directory and open files on the shared broker; a full run creates thousands,
+    and a broker that keeps them all dies of "Too many open files". The app id is the tag every
+    one of them starts with (``t<tag>.`` for ours, ``t<tag>-`` for Faust's).
+    """
+    admin = AdminClient(kafka)
+    tag = corner.settings.app_id
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(tag)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.exception(timeout=60)  # a topic already gone is as good as deleted
+
+
+def make_isolated(tmp_path: Path, kafka: KafkaOptions) -> Isolated:
+    """A private corner of the broker ``kafka`` names: its topics created, settings to reach it."""
     tag = uuid.uuid4().hex[:10]
     env = {
-        "OMNIJOURNEY_KAFKA_BROKERS": BROKERS,
+        "OMNIJOURNEY_KAFKA_BROKERS": str(kafka["bootstrap.servers"]),
         "OMNIJOURNEY_TOPIC_PREFIX": f"t{tag}.",
         "OMNIJOURNEY_TOPIC_PARTITIONS": "4",
         "OMNIJOURNEY_APP_ID": f"t{tag}",

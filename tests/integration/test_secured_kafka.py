@@ -23,7 +23,7 @@ from streams.admin import ensure_topics, pipeline_topics
 from streams.settings import load_settings
 from streams.wiring import producer_config
 from tests.integration.conftest import Isolated, free_port
-from tests.integration.local_broker import LocalBroker
+from tests.integration.local_broker import LocalBroker, local_broker
 from tests.integration.reconcile import Feed, Fleet, Produced, assert_reconciled, wait_stored
 
 pytestmark = pytest.mark.integration
@@ -33,12 +33,8 @@ CUSTOMERS, DAYS, SEED = 120, 2, 53
 
 @pytest.fixture
 def sasl_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    broker = LocalBroker(tmp_path / "broker", sasl=True)
-    broker.up()
-    try:
+    with local_broker(tmp_path, sasl=True) as broker:
         yield broker
-    finally:
-        broker.down()
 
 
 def sasl_env(broker: LocalBroker, password: str) -> dict[str, str]:
