@@ -15,15 +15,24 @@ import urllib.request
 from typing import Any
 
 from schemas.errors import StoreError
-from sinks.query_server import run_query
+from sinks.query_server import bearer, run_query
 from sinks.store import StoreConfig, store_session
 
 
-def query(store: StoreConfig, sql: str, sink_url: str | None = None, timeout: float = 60.0) -> dict[str, Any]:
-    """``{"columns", "types", "rows"}``; raises StoreError carrying the server's code on failure."""
+def query(
+    store: StoreConfig,
+    sql: str,
+    sink_url: str | None = None,
+    timeout: float = 60.0,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """``{"columns", "types", "rows"}``; raises StoreError carrying the server's code on failure.
+
+    ``token`` is the API token the running sink's /sql asks for.
+    """
     result: dict[str, Any] | None = None
     if store.embedded and sink_url:
-        result = _via_sink(sink_url, sql, timeout)
+        result = _via_sink(sink_url, sql, timeout, token)
     if result is None:
         import threading
 
@@ -34,9 +43,10 @@ def query(store: StoreConfig, sql: str, sink_url: str | None = None, timeout: fl
     return result
 
 
-def _via_sink(sink_url: str, sql: str, timeout: float) -> dict[str, Any] | None:
+def _via_sink(sink_url: str, sql: str, timeout: float, token: str | None) -> dict[str, Any] | None:
     """The sink's answer, or None when no sink is listening (then the store is free to open)."""
-    request = urllib.request.Request(f"{sink_url}/sql", data=sql.encode(), method="POST")
+    url = f"{sink_url}/sql"
+    request = urllib.request.Request(url, data=sql.encode(), method="POST", headers=bearer(token))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return dict(json.load(response))

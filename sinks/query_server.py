@@ -2,11 +2,14 @@
 
 chDB lets one process hold its directory, and while the pipeline runs that is the sink, so
 ``omnijourney sql`` and the report reach the embedded store through here. Read-only queries only:
-every query runs with ``readonly=2``.
+every query runs with ``readonly=2``. The tables hold personal data (hashed identifiers, journeys
+of named customers), so /sql asks for the same bearer token as the workers' APIs; /health and
+/metrics stay open for probes and Prometheus, and say nothing about a customer.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 from collections.abc import Callable
@@ -48,13 +51,24 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def bearer(token: str | None) -> dict[str, str]:
+    """The request header a client of /sql sends (none when the deployment has no token)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def make_server(
-    host: str, port: int, store: StoreConnection, health: Callable[[], dict[str, Any]]
+    host: str,
+    port: int,
+    store: StoreConnection,
+    health: Callable[[], dict[str, Any]],
+    token: str | None = None,
 ) -> ThreadingHTTPServer:
     """A server (not yet serving) with GET /health, GET /metrics and POST /sql (body: the query text).
 
-    /sql answers 503 while the sink has not opened its store (it is degraded and retrying).
+    /sql answers 401 without ``Authorization: Bearer <token>`` (when ``token`` is set), and 503
+    while the sink has not opened its store (it is degraded and retrying).
     """
+    expected = f"Bearer {token}".encode() if token else None
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: dict[str, Any]) -> None:
@@ -79,6 +93,10 @@ def make_server(
         def do_POST(self) -> None:
             if self.path != "/sql":
                 self._send(404, {"error": "not found"})
+                return
+            sent = (self.headers.get("Authorization") or "").encode()
+            if expected is not None and not hmac.compare_digest(sent, expected):
+                self._send(401, {"error": "unauthorized: send 'Authorization: Bearer <API token>'"})
                 return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_QUERY_BYTES:

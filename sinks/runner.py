@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from schemas.codec import Codec
 from schemas.errors import StoreError
@@ -101,6 +101,7 @@ class SinkRunner:
                 "fetch.min.bytes": 65536,
                 "fetch.wait.max.ms": 100,
                 "queued.max.messages.kbytes": 32768,
+                "on_commit": self._on_commit,
                 **config.consumer_overrides,
             }
         )
@@ -221,20 +222,38 @@ class SinkRunner:
         self._committed(batch, written)
 
     def _committed(self, batch: Batch, written: int) -> None:
+        """Commit a written batch's offsets, asynchronously.
+
+        Never a synchronous commit: one issued just as the broker goes away waits for a group
+        coordinator that only comes back after the session timed out, and while this thread
+        waits it cannot serve the rebalance that follows, so the sink never rejoins its group.
+        A commit that fails is covered by the next one (offsets only grow) or, if none follows,
+        by a replay that ClickHouse deduplicates. Results arrive in :meth:`_on_commit`.
+        """
         positions = [TopicPartition(t, p, o) for (t, p), o in batch.commit_positions().items()]
         try:
-            self.consumer.commit(offsets=positions, asynchronous=False)
+            self.consumer.commit(offsets=positions, asynchronous=True)
         except KafkaException as exc:
-            # The rows are in ClickHouse; whoever replays them next is deduplicated there.
-            self.status.commit_failures += 1
-            log.warning("commit failed after a successful write (%s); the batch will be replayed", exc)
-        else:
-            for (topic, part), offset in batch.commit_positions().items():
-                self.status.committed[f"{topic}[{part}]"] = offset
+            self._commit_failed(exc)
         self.status.rows_written += written
         sink_metrics.count_batch(batch)
         self.status.batches += 1
         self.status.dead_letters += sum(r.get("stage") == "sink" for r in batch.rows.get(DEAD_LETTERS, ()))
+
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """librdkafka's report of a commit (served from ``consume``): record it, or count the failure."""
+        if error is not None:
+            self._commit_failed(error)
+            return
+        for tp in partitions:
+            if tp.error is None and tp.offset >= 0:
+                key = f"{tp.topic}[{tp.partition}]"
+                self.status.committed[key] = max(tp.offset, self.status.committed.get(key, 0))
+
+    def _commit_failed(self, error: object) -> None:
+        # The rows are in ClickHouse; whoever replays them next is deduplicated there.
+        self.status.commit_failures += 1
+        log.warning("commit failed after a successful write (%s); the batch will be replayed", error)
 
     # -- outages ---------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class ServiceConfig:
     store: StoreConfig
     http_host: str = "127.0.0.1"
     http_port: int = 6067
+    token: str | None = None  # bearer token /sql asks for; None: open (a deployment without one)
 
 
 def serve(config: ServiceConfig, codec: Codec | None = None) -> None:
@@ -40,7 +41,7 @@ def serve(config: ServiceConfig, codec: Codec | None = None) -> None:
     except StoreError as exc:
         log.warning("store %s cannot be opened (%s); starting degraded", config.store.url, exc.message)
     runner = SinkRunner(config.sink, BatchWriter(store), codec)
-    server = make_server(config.http_host, config.http_port, store, runner.status.as_dict)
+    server = make_server(config.http_host, config.http_port, store, runner.status.as_dict, config.token)
     http = threading.Thread(target=server.serve_forever, name="sink-http", daemon=True)
     http.start()
 

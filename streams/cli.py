@@ -78,9 +78,9 @@ def register_commands(app: faust.App, settings: Settings) -> None:
     @reports_errors
     async def sql(self: Any, fmt: str, saved: str | None, list_saved: bool, sql_text: str | None) -> None:
         """Run a read-only SQL query (or a saved analysis) against the configured store; print the result."""
-        from sinks.query import query, render
+        from sinks.query import render
         from sinks.saved import saved_queries, saved_query
-        from streams.wiring import sink_url, store_config
+        from streams.wiring import store_query
 
         if list_saved:
             for item in saved_queries().values():
@@ -89,7 +89,7 @@ def register_commands(app: faust.App, settings: Settings) -> None:
         if bool(saved) == bool(sql_text):
             raise OmnijourneyError("give either a query or --saved NAME")
         text = saved_query(saved).sql if saved else str(sql_text)
-        print(render(query(store_config(settings), text, sink_url(settings)), fmt))
+        print(render(store_query(settings, text), fmt))
 
     @app.command(
         option("--customers", type=int, default=1000, show_default=True, help="Simulated customers."),

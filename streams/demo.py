@@ -11,13 +11,13 @@ import sys
 import time
 
 from schemas.errors import OmnijourneyError
-from sinks.query import query, render
+from sinks.query import render
 from sinks.saved import saved_query
 from sinks.specs import sink_topics
 from streams.admin import ensure_topics, group_lag, pipeline_topics
 from streams.settings import Settings
 from streams.supervise import Service, run_dir, start, wait_http
-from streams.wiring import sink_url, store_config, worker_url
+from streams.wiring import sink_url, store_query, worker_url
 
 SUMMARY = ("channel_transitions", "journey_funnel", "broken_handoffs", "dead_letters")
 
@@ -113,10 +113,8 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
     sent = time.monotonic()
     wait_caught_up(settings)
     caught_up = time.monotonic()
-    counts = query(
-        store_config(settings),
-        "SELECT (SELECT count() FROM v_touchpoints), (SELECT count() FROM v_dead_letters)",
-        sink_url(settings),
+    counts = store_query(
+        settings, "SELECT (SELECT count() FROM v_touchpoints), (SELECT count() FROM v_dead_letters)"
     )["rows"][0]
     print(
         f"ClickHouse holds {counts[0]:,} touchpoints ({summary.valid:,} valid ones produced by this run) "
@@ -128,7 +126,7 @@ def run_demo(settings: Settings, *, customers: int, days: int, seed: int) -> Non
     for name in SUMMARY:
         item = saved_query(name)
         print(f"\n== {item.description}")
-        print(render(query(store_config(settings), item.sql, sink_url(settings))))
+        print(render(store_query(settings, item.sql)))
     print(
         "\nThe worker and the sink keep running. Next:\n"
         f"  {worker_url(settings)}/desk   agent desk: look a customer up by phone, e-mail, loyalty card\n"

@@ -26,12 +26,10 @@ def write_report(settings: Settings, out: Path) -> tuple[int, dict[str, str]]:
     there is nothing worth a page (the store is down or empty of tables): that raises instead,
     and ``out`` is left as it was.
     """
-    from sinks.query import query
     from sinks.report import REPORT_ANALYSES, build_report
-    from streams.wiring import sink_url, store_config
+    from streams.wiring import store_query
 
-    store, url = store_config(settings), sink_url(settings)
-    report = build_report(lambda sql: query(store, sql, url))
+    report = build_report(lambda sql: store_query(settings, sql))
     if len(report.failures) == len(REPORT_ANALYSES):
         name, message = next(iter(report.failures.items()))
         raise OmnijourneyError(f"no analysis could run (first, {name}: {message})")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
+from typing import Any
 
 import faust
 
@@ -48,6 +49,19 @@ def sink_url(settings: Settings) -> str:
     return f"http://{settings.web_host}:{settings.sink_port}"
 
 
+def api_token(settings: Settings) -> str | None:
+    """The bearer token the workers' APIs and the sink's /sql ask for (None: none configured)."""
+    return settings.api_token.get_secret_value() or None
+
+
+def store_query(settings: Settings, sql: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Run analyst SQL on the configured store: through the running sink's /sql when it owns an
+    embedded store, else directly. Raises StoreError carrying the server's code."""
+    from sinks.query import query
+
+    return query(store_config(settings), sql, sink_url(settings), timeout, api_token(settings))
+
+
 def worker_url(settings: Settings) -> str:
     return f"http://{settings.web_host}:{settings.web_port}"
 
@@ -64,6 +78,7 @@ def sink_service_config(settings: Settings) -> ServiceConfig:
         store=store_config(settings),
         http_host=settings.web_host,
         http_port=settings.sink_port,
+        token=api_token(settings),
     )
 
 

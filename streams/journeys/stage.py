@@ -5,6 +5,12 @@ continuity state (card, open intents, alerts) and the last journey published (fo
 module is the plain-Python step between "a touchpoint arrived" and "these records go out", so the
 agent stays a shell and unit tests drive the exact code the worker runs, without a broker.
 
+Replays: Faust writes a person's state to the changelog before the input offsets are committed,
+so a worker killed in between re-reads events whose effects its state already holds. Folding one
+twice would count it twice (a session of 4 touchpoints reported as 5), so the state remembers
+the fingerprints of its latest events (:data:`RECENT_EVENTS`, far more than a person receives in
+one commit interval) and the persons merged into it, and a step it has already taken is skipped.
+
 Time: the caller passes the partition's stream time (newest event time consumed there) as the
 watermark and the wall clock as ``now`` (alerts record when they were detected). Nothing here
 reads a clock.
@@ -13,6 +19,7 @@ reads a clock.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +46,15 @@ class Emitted:
         self.journeys.extend(outputs.journeys)
 
 
+RECENT_EVENTS = 64  # fingerprints of a person's latest events kept to recognise a replay
+MAX_ABSORBED = 256  # persons merged into this one, remembered to recognise a replayed merge
+
+
+def fingerprint(event_id: str) -> str:
+    """64 bits of the event id: a collision among one person's latest events is out of reach."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
 @dataclass(slots=True)
 class PersonStage:
     """The table value of one person, loaded for one step."""
@@ -46,6 +62,8 @@ class PersonStage:
     journey: PersonState
     continuity: ContinuityState
     current_journey: dict[str, Any] | None = None
+    recent: list[str] = field(default_factory=list)  # fingerprints, oldest first
+    absorbed: list[str] = field(default_factory=list)  # person ids merged into this one
 
     @classmethod
     def new(cls, person_id: str) -> PersonStage:
@@ -59,10 +77,18 @@ class PersonStage:
             PersonState.from_state(value["j"]),
             ContinuityState.from_state(value["c"]),
             value.get("cur"),
+            list(value.get("r", ())),  # absent in state written before replays were recognised
+            list(value.get("m", ())),
         )
 
     def dump(self) -> dict[str, Any]:
-        return {"j": self.journey.to_state(), "c": self.continuity.to_state(), "cur": self.current_journey}
+        return {
+            "j": self.journey.to_state(),
+            "c": self.continuity.to_state(),
+            "cur": self.current_journey,
+            "r": self.recent,
+            "m": self.absorbed,
+        }
 
     def next_due_ms(self, cfg: JourneyConfig = DEFAULT_CONFIG) -> int | None:
         """When the watermark next needs to reach this person (journey timers or intent expiry)."""
@@ -79,8 +105,12 @@ class PersonStage:
 def on_touch(
     stage: PersonStage, touch: Touch, watermark_ms: int, now: dt.datetime, cfg: JourneyConfig = DEFAULT_CONFIG
 ) -> Emitted:
-    """Fold one touchpoint into the person's journeys and continuity state."""
+    """Fold one touchpoint into the person's journeys and continuity state (once: see Replays)."""
     out = Emitted()
+    seen = fingerprint(touch.event_id)
+    if seen in stage.recent:
+        return out
+    stage.recent = [*stage.recent[1 - RECENT_EVENTS :], seen]
     before = set(stage.continuity.identifiers)
     out.alerts.extend(continuity.fold(stage.continuity, touch, now))
     out.new_identifiers.extend(sorted(set(stage.continuity.identifiers) - before))
@@ -103,8 +133,14 @@ def on_tick(
 def on_merge(
     survivor: PersonStage, loser: PersonStage, now: dt.datetime, cfg: JourneyConfig = DEFAULT_CONFIG
 ) -> Emitted:
-    """An identity merge: the loser's journeys and continuity move into the survivor's state."""
+    """An identity merge: the loser's journeys and continuity move into the survivor's state (once)."""
     out = Emitted()
+    loser_id = loser.journey.person_id
+    if loser_id in survivor.absorbed:
+        return out
+    survivor.absorbed = [*survivor.absorbed, *loser.absorbed, loser_id][-MAX_ABSORBED:]
+    known = set(survivor.recent)
+    survivor.recent = [*survivor.recent, *(f for f in loser.recent if f not in known)][-RECENT_EVENTS:]
     before = set(survivor.continuity.identifiers)
     out.alerts.extend(continuity.merge(survivor.continuity, loser.continuity, now))
     out.new_identifiers.extend(sorted(set(survivor.continuity.identifiers) - before))

@@ -28,14 +28,13 @@ from producers.pii import PiiHasher
 from schemas.errors import OmnijourneyError
 from sinks.erasure import Subjects, conditions
 from sinks.erasure import quote as sql_quote
-from sinks.query import query
 from streams.identity.guards import key_of
 from streams.journeys.web import pii_identifier_hasher
 from streams.privacy.plan import ErasurePlan, aliases_sql, make_plan, store_persons_sql
 from streams.privacy.receipt import Receipt
 from streams.settings import Settings
 from streams.whois_command import fetch_whois
-from streams.wiring import identity_policy, sink_url, store_config, worker_url
+from streams.wiring import identity_policy, store_query, worker_url
 
 POLL_S = 0.5
 
@@ -49,7 +48,7 @@ def wire_identifier(settings: Settings, kind: str, value: str) -> tuple[str, str
 
 
 def _rows(settings: Settings, sql: str) -> list[list[Any]]:
-    return list(query(store_config(settings), sql, sink_url(settings))["rows"])
+    return list(store_query(settings, sql)["rows"])
 
 
 def plan_erasure(settings: Settings, kind: str, value: str) -> ErasurePlan:

@@ -40,8 +40,10 @@ from confluent_kafka import Consumer
 
 from producers.sdk import TouchpointProducer
 from schemas.codec import Codec
+from sinks.query_server import bearer
+from streams.settings import load_settings
 from streams.supervise import start, wait_http
-from streams.wiring import producer_config
+from streams.wiring import api_token, producer_config
 from tests.bench.card_latency import Latency
 from tests.bench.stage_common import (
     BROKERS,
@@ -89,7 +91,9 @@ class Pipeline:
         wait_http(f"{self.worker.url}/health", service)
 
     def sql(self, query: str) -> list[list[Any]]:
-        request = urllib.request.Request(f"{self.sink_url}/sql", data=query.encode(), method="POST")
+        token = api_token(load_settings(self.env))
+        url, headers = f"{self.sink_url}/sql", bearer(token)
+        request = urllib.request.Request(url, data=query.encode(), method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             return list(json.load(response)["rows"])
 

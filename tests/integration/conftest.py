@@ -20,6 +20,7 @@ from schemas.topics import KafkaOptions, TopicNames
 from streams.admin import ensure_topics, pipeline_topics
 from streams.settings import Settings, load_settings
 from streams.supervise import Service, start, wait_http
+from streams.wiring import api_token
 
 BROKERS = os.environ.get("OMNIJOURNEY_KAFKA_BROKERS", "127.0.0.1:19092")
 
@@ -115,6 +116,7 @@ class Pipeline:
     worker: Service
     sink: Service
     sink_url: str
+    token: str | None  # what the sink's /sql asks for
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def pipeline(isolated: Isolated) -> Iterator[Pipeline]:
         wait_http(f"http://{settings.web_host}:{settings.web_port}/health", worker)
         sink_url = f"http://{settings.web_host}:{settings.sink_port}"
         wait_http(f"{sink_url}/health", sink)
-        yield Pipeline(worker, sink, sink_url)
+        yield Pipeline(worker, sink, sink_url, api_token(settings))
     finally:
         for service in services:
             service.stop()

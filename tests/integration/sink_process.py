@@ -16,9 +16,11 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.codec import Codec
 from schemas.models.base import AvroModel
+from sinks.query_server import bearer
 from sinks.specs import sink_topics
 from streams.admin import group_lag
 from streams.supervise import Service, start, wait_http
+from streams.wiring import api_token
 from tests.integration.conftest import Isolated
 from tests.integration.sink_helpers import encode
 
@@ -41,7 +43,8 @@ def health(isolated: Isolated) -> dict[str, Any]:
 
 def sql(isolated: Isolated, query: str) -> tuple[int, dict[str, Any]]:
     """HTTP status and body of the sink's /sql for ``query``."""
-    request = urllib.request.Request(f"{sink_url(isolated)}/sql", data=query.encode(), method="POST")
+    url, headers = f"{sink_url(isolated)}/sql", bearer(api_token(isolated.settings))
+    request = urllib.request.Request(url, data=query.encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(json.load(response))

@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 
 from schemas.codec import Codec
 from schemas.models import Channel, EventType, IdentifierType, Touchpoint
+from sinks.query_server import bearer
 from sinks.store import StoreConfig, store_session
 from tests.integration.conftest import Isolated, Pipeline
 
@@ -58,20 +59,21 @@ def make_touchpoints(count: int, seed: int) -> list[Touchpoint]:
     return out
 
 
-def sink_count(sink_url: str, sql: str) -> int:
-    request = urllib.request.Request(f"{sink_url}/sql", data=sql.encode(), method="POST")
+def sink_count(pipeline: Pipeline, sql: str) -> int:
+    url, headers = f"{pipeline.sink_url}/sql", bearer(pipeline.token)
+    request = urllib.request.Request(url, data=sql.encode(), method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return int(json.load(response)["rows"][0][0])
 
 
-def wait_for(sink_url: str, sql: str, expected: int, pipeline: Pipeline, timeout_s: float = 120) -> int:
+def wait_for(sql: str, expected: int, pipeline: Pipeline, timeout_s: float = 120) -> int:
     """Poll until the sink reports ``expected``; a bound on waiting, not a speed assertion."""
     deadline = time.monotonic() + timeout_s
     seen = -1
     while time.monotonic() < deadline:
         assert pipeline.worker.alive(), pipeline.worker.log_tail()
         assert pipeline.sink.alive(), pipeline.sink.log_tail()
-        seen = sink_count(sink_url, sql)
+        seen = sink_count(pipeline, sql)
         if seen >= expected:
             return seen
         time.sleep(0.5)
@@ -93,10 +95,8 @@ def test_touchpoints_reach_clickhouse_field_by_field(isolated: Isolated, pipelin
         producer.produce(isolated.topics.touchpoints(Channel.WEB), value, key=b"bad")
     assert producer.flush(30) == 0
 
-    assert wait_for(pipeline.sink_url, "SELECT count() FROM v_touchpoints", len(sent), pipeline) == len(sent)
-    assert wait_for(pipeline.sink_url, "SELECT count() FROM v_dead_letters", len(poison), pipeline) == len(
-        poison
-    )
+    assert wait_for("SELECT count() FROM v_touchpoints", len(sent), pipeline) == len(sent)
+    assert wait_for("SELECT count() FROM v_dead_letters", len(poison), pipeline) == len(poison)
 
     assert pipeline.worker.stop() == 0
     assert pipeline.sink.stop() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from threading import Thread
@@ -14,7 +15,7 @@ from sinks import metrics as sink_metrics
 from sinks.batch import Batch
 from sinks.connection import StoreConnection
 from sinks.metrics import REGISTRY, SinkState, consumer_lag
-from sinks.query_server import make_server
+from sinks.query_server import bearer, make_server
 from sinks.status import SinkStatus
 from tests.unit.test_sink_runner import FakeWriter, make, steps
 
@@ -107,3 +108,35 @@ def test_the_http_server_serves_metrics_in_prometheus_text_format() -> None:
     families = {f.name: f for f in text_string_to_metric_families(body)}
     assert families["omnijourney_sink_batch_write_seconds"].type == "histogram"
     assert families["omnijourney_sink_degraded"].samples[0].value == 0.0
+
+
+def test_sql_asks_for_the_api_token_and_health_does_not() -> None:
+    class OneRow:
+        result_rows, column_names, column_types = [(1,)], ("one",), ()
+
+    class Client:
+        def query(self, sql: str, settings: dict[str, Any]) -> OneRow:
+            return OneRow()
+
+    server = make_server("127.0.0.1", 0, StoreConnection(client=Client()), lambda: {"state": "ok"}, "s3cret")
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def post_sql(headers: dict[str, str]) -> int:
+        request = urllib.request.Request(f"{base}/sql", data=b"SELECT 1", method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        missing, wrong = post_sql({}), post_sql(bearer("guess"))
+        right = post_sql(bearer("s3cret"))
+        with urllib.request.urlopen(f"{base}/health", timeout=10) as response:
+            health = response.status
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (missing, wrong, right, health) == (401, 401, 200, 200)

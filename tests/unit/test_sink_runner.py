@@ -10,7 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
 from schemas.codec import Codec
 from schemas.errors import StoreError
@@ -60,6 +60,9 @@ class FakeConsumer:
         self.position = tp.offset
 
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        # A synchronous commit issued as the broker goes away blocks the thread that must serve
+        # the rebalance after the session times out: the sink would never rejoin its group.
+        assert asynchronous, "the sink must never wait on a commit"
         self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
 
     def close(self) -> None:
@@ -208,3 +211,14 @@ def test_stopping_while_degraded_leaves_the_batch_uncommitted() -> None:
     runner._drain()
     assert consumer.commits == []
     assert writer.written == []
+
+
+def test_commit_reports_record_what_the_group_holds_and_count_failures() -> None:
+    runner, _ = make(0, FakeWriter())
+    runner._on_commit(None, [TopicPartition(TOPICS.resolved, 0, 40), TopicPartition(TOPICS.resolved, 1, 7)])
+    runner._on_commit(None, [TopicPartition(TOPICS.resolved, 0, 30)])  # an older report, served late
+    assert runner.status.committed == {f"{TOPICS.resolved}[0]": 40, f"{TOPICS.resolved}[1]": 7}
+    assert runner.status.commit_failures == 0
+    runner._on_commit(KafkaError(KafkaError.REBALANCE_IN_PROGRESS), [TopicPartition(TOPICS.resolved, 0, 50)])
+    assert runner.status.commit_failures == 1
+    assert runner.status.committed[f"{TOPICS.resolved}[0]"] == 40
