@@ -32,6 +32,7 @@ from sinks.suppressions import SuppressionList, SuppressionReader
 
 log = logging.getLogger(__name__)
 RETRY_S = 10.0
+ERASURE_RULE = b"erasure_request"  # the rule of an erasure's identity change (streams.privacy.web)
 
 
 class SinkPrivacy:
@@ -84,18 +85,33 @@ class SinkPrivacy:
     # -- screening -------------------------------------------------------------------------------
 
     def screen(self, batch: Batch, messages: list[Any]) -> list[Any]:
-        """The messages to store; the others are noted in ``batch`` (committed, not written)."""
-        if not self.list:
-            return messages
+        """The messages to store; the others are noted in ``batch`` (committed, not written).
+
+        An erasure's own ``identity.changes`` records (kind ``erasure``) are never stored: they
+        tell the journey stage to delete a person, and the ``erasures`` ledger is the record of
+        the erasure. Usually their person is suppressed already, but this consumer can read them
+        before the suppressions reader has caught up.
+        """
         persons, pattern = self.list.persons, self.list.pattern()
         kept = []
         for msg in messages:
-            if msg.error() is None and self._suppressed(msg, persons, pattern):
+            if msg.error() is None and (
+                self._erasure_marker(msg) or (self.list and self._suppressed(msg, persons, pattern))
+            ):
                 batch.note(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0))
                 self.dropped += 1
             else:
                 kept.append(msg)
         return kept
+
+    def _erasure_marker(self, msg: Message) -> bool:
+        value = msg.value()
+        if msg.topic() != self.topics.identity_changes or value is None or ERASURE_RULE not in value:
+            return False  # the bytes alone rule out almost every record, without decoding
+        try:
+            return bool(self.codec.decode(value).record.get("kind") == "erasure")
+        except OmnijourneyError:
+            return False  # the router dead-letters it
 
     def _suppressed(self, msg: Message, persons: set[str], pattern: Any) -> bool:
         topic, key, value = msg.topic(), msg.key(), msg.value()

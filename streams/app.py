@@ -6,7 +6,7 @@ import faust
 
 from producers.pii import PiiHasher
 from schemas.codec import Codec
-from streams import faust_fixes
+from streams import faust_fixes, faust_partitions_fix
 from streams.crash_policy import exit_on_agent_crash
 from streams.gaps import GapFiller, TailSweeper
 from streams.identity import agent as stitching_agent
@@ -25,6 +25,7 @@ from streams.wiring import broker_credentials, identity_policy, make_codec
 
 def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     faust_fixes.apply()
+    faust_partitions_fix.apply()
     codec = codec or make_codec(settings)
     datadir = settings.data_dir / "faust" / settings.app_id
     datadir.mkdir(parents=True, exist_ok=True)

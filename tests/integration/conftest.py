@@ -65,12 +65,25 @@ def drop_corner(kafka: KafkaOptions, corner: Isolated) -> None:
     and a broker that keeps them all dies of "Too many open files". The app id is the tag every
     one of them starts with (``t<tag>.`` for ours, ``t<tag>-`` for Faust's).
     """
+    drop_topics(kafka, corner.settings.app_id)
+
+
+def drop_topics(kafka: KafkaOptions, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix``."""
     admin = AdminClient(kafka)
-    tag = corner.settings.app_id
-    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(tag)]
+    names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=30).values():
             future.exception(timeout=60)  # a topic already gone is as good as deleted
+
+
+@pytest.fixture
+def dropped_afterwards(kafka: KafkaOptions) -> Iterator[list[str]]:
+    """Topic prefixes a test adds to this list are deleted when it ends (see :func:`drop_corner`)."""
+    prefixes: list[str] = []
+    yield prefixes
+    for prefix in prefixes:
+        drop_topics(kafka, prefix)
 
 
 def make_isolated(tmp_path: Path, kafka: KafkaOptions) -> Isolated:

@@ -137,10 +137,16 @@ def worker_env(base: dict[str, str], data_dir: Path) -> dict[str, str]:
     ids=["1-partition", "8-partitions", "8-partitions-2-workers", "sigkill-restart"],
 )
 def test_identity_map_equals_reference(
-    isolated: Isolated, tmp_path: Path, partitions: int, workers: int, kill: bool
+    isolated: Isolated,
+    tmp_path: Path,
+    partitions: int,
+    workers: int,
+    kill: bool,
+    dropped_afterwards: list[str],
 ) -> None:
     """Same map at any partition and worker count, and after a worker is SIGKILLed mid-stream."""
     tag = uuid.uuid4().hex[:8]
+    dropped_afterwards.append(f"id{tag}")
     env = {
         **isolated.env,
         "OMNIJOURNEY_TOPIC_PREFIX": f"id{tag}.",

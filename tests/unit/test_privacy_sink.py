@@ -154,3 +154,30 @@ def test_records_on_the_wire_decode_back_into_the_list(codec: Codec) -> None:
     reader = SuppressionReader({}, TOPICS.suppressions, codec, consumer=Consumer())
     assert reader.poll() == [record]  # the unreadable one is skipped with a warning
     assert reader.suppressions.identifier("cookie", "ck-1")
+
+
+def test_an_erasures_own_identity_changes_are_never_stored_even_before_its_suppressions_arrive(
+    codec: Codec,
+) -> None:
+    marker: dict[str, Any] = {
+        "change_id": str(uuid.UUID(int=9)),
+        "kind": "erasure",
+        "person_id": "p-erased",
+        "survivor_person_id": None,
+        "related_person_ids": [],
+        "event_id": None,
+        "identifiers": [],
+        "rule": "erasure_request",
+        "reason": "GDPR erasure",
+        "event_time": NOW,
+        "changed_at": NOW,
+    }
+    merge = {**marker, "kind": "merge", "rule": "shared_identifier", "survivor_person_id": "p-other"}
+    name = "io.omnijourney.IdentityChange"
+    sent = [
+        FakeMessage(TOPICS.identity_changes, codec.encode(name, marker), 0),
+        FakeMessage(TOPICS.identity_changes, codec.encode(name, merge), 1),
+    ]
+    batch = Batch(10, 10)
+    assert privacy(codec).screen(batch, sent) == [sent[1]]  # no suppression is known yet
+    assert batch.commit_positions()[(TOPICS.identity_changes, 0)] == 1  # committed, not written
