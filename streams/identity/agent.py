@@ -4,11 +4,16 @@
 touchpoint's walk on the routing topic. ``route`` handles routing messages on the partition owning
 their key, with the two tables (identifiers, clusters) that the handler reads and writes for that
 key only, and publishes resolved touchpoints and identity changes.
+
+Both work a batch at a time (``take_events``): the routing messages a batch sends to one partition
+travel packed in one Kafka message (:mod:`streams.identity.wire`), those its own partition owns are
+handled at once in process (:mod:`streams.identity.batch`), each changed key is written to its
+table once per batch (:mod:`streams.identity.writeback`), and the batch's offsets are released for
+commit only once all of its outputs are handed to the producer (:mod:`streams.faust_batch`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,16 +24,21 @@ from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams import metrics
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
+from streams.faust_batch import HeldAcks, KeyPartitions, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
+from streams.identity.batch import Item, Outputs, run_partition
 from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
 from streams.identity.handler import handle
-from streams.identity.protocol import decode, encode
+from streams.identity.protocol import Effects, decode, encode
 from streams.identity.state import PartitionState
 from streams.identity.touchpoints import CHANGE_NAME, RESOLVED_NAME, change_record, observe, resolved_record
 from streams.identity.whois_web import IdentifierHasher, RoutedState, register_whois_routes
+from streams.identity.wire import unpack
+from streams.identity.writeback import BatchState
 from streams.privacy.stage_hooks import IdentityPrivacy
 
 STAGE = "identity"
+BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
 IdentityPrivacyHooks = Callable[[faust.TopicT], IdentityPrivacy]  # given the routing topic
 
 
@@ -56,7 +66,6 @@ def register(
     json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
     identifiers = app.Table("identity-identifiers", schema=json_schema)
     clusters = app.Table("identity-clusters", schema=json_schema)
-    state = PartitionState(identifiers, clusters)
     if hash_identifier is not None:  # GET /identity/{type}/{value} (whois), routed to key owners
         tables = {"identifiers": identifiers, "clusters": clusters}
         register_whois_routes(app, RoutedState(app, routing, tables, token), hash_identifier)
@@ -64,7 +73,26 @@ def register(
     intake_counts = metrics.StageMetrics("identity-intake")
     route_counts = metrics.StageMetrics("identity-route")
 
-    async def take(msg: Record) -> None:
+    partition_of = KeyPartitions(app, topics.identity_routing)
+    routing_out = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="raw")
+
+    async def send(out: Outputs, counts: metrics.StageMetrics) -> None:
+        """Hand the batch's outputs to the producer (awaited: then its offsets may be committed)."""
+        for partition, key, value in out.values():
+            await routing_out.send(key=key.encode(), value=value, partition=partition)
+        for resolution in out.resolved:
+            record = resolved_record(codec, resolution)
+            await resolved.send(key=resolution.person_id.encode(), value=codec.encode(RESOLVED_NAME, record))
+        for change in out.changes:
+            value = codec.encode(CHANGE_NAME, change_record(change))
+            await changes.send(key=change.person_id.encode(), value=value)
+        counts.count_out("routing", out.routed)
+        if out.resolved or out.changes:
+            counts.count_out("resolved", len(out.resolved))
+            counts.count_out("changes", len(out.changes))
+            metrics.count_identity_changes(out.changes)
+
+    async def take(msg: Record, out: Outputs) -> None:
         intake_counts.count_in()
         try:
             start = observe(codec, msg.value, msg.topic, msg.partition, msg.offset, policy)
@@ -76,39 +104,46 @@ def register(
             return
         if hooks is not None and await hooks.suppressed_touchpoint(start.event.keys):
             return
-        await routing.send(key=start.key.encode(), value=encode(start))
-        intake_counts.count_out("routing")
+        out.route(partition_of(start.key), start)
 
     async def intake(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            for record in await records_of(event, gaps):
-                await take(record)
+        await partition_of.ready()
+        async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
+            held, out = HeldAcks(events), Outputs()
+            for event in events:
+                for record in await records_of(event, gaps):
+                    await take(record, out)
+            await send(out, intake_counts)
+            held.release()
 
-    async def hop(value: bytes) -> None:
+    async def step(item: Item, state: PartitionState) -> Effects:
         route_counts.count_in()
-        raw = json.loads(value)
-        if hooks is not None and hooks.intercepts(raw):
-            effects = await hooks.route(raw, state, policy)
-        else:
-            effects = handle(decode(raw), state, policy)
-        for message in effects.messages:
-            await routing.send(key=message.key.encode(), value=encode(message))
-        for resolution in effects.resolved:
-            record = resolved_record(codec, resolution)
-            await resolved.send(key=resolution.person_id.encode(), value=codec.encode(RESOLVED_NAME, record))
-        for change in effects.changes:
-            await changes.send(
-                key=change.person_id.encode(), value=codec.encode(CHANGE_NAME, change_record(change))
-            )
-        route_counts.count_out("routing", len(effects.messages))
-        route_counts.count_out("resolved", len(effects.resolved))
-        route_counts.count_out("changes", len(effects.changes))
-        metrics.count_identity_changes(effects.changes)
+        if isinstance(item, dict):
+            if hooks is not None and hooks.intercepts(item):
+                return await hooks.route(item, state, policy)
+            return handle(decode(item), state, policy)
+        if hooks is not None and hooks.screening:
+            return await hooks.route(encode(item), state, policy)
+        return handle(item, state, policy)
 
     async def route(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            for record in await records_of(event, gaps):
-                await hop(record.value)
+        await partition_of.ready()
+        async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
+            held, out = HeldAcks(events), Outputs()
+            by_partition: dict[int, list[Any]] = {}
+            for event in events:
+                by_partition.setdefault(event.message.partition, []).append(event)
+            for partition, group in by_partition.items():
+                with event_context(group[-1]):  # table reads and writes of this partition's keys
+                    items: list[Item] = []
+                    for event in group:
+                        for record in await records_of(event, gaps):
+                            items.extend(unpack(record.value))
+                    batch = BatchState(identifiers, clusters)
+                    await run_partition(partition, items, batch, partition_of, step, out)
+                    batch.flush()
+            await send(out, route_counts)
+            held.release()
 
     name = app.conf.id
     routing_in = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="raw")

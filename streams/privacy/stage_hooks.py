@@ -38,6 +38,11 @@ class IdentityPrivacy:
     def intercepts(self, raw: dict[str, Any]) -> bool:
         return bool(self.guard.identifiers) or is_erase(raw)
 
+    @property
+    def screening(self) -> bool:
+        """Whether routing messages must pass :meth:`route` (something is suppressed)."""
+        return bool(self.guard.identifiers)
+
     async def route(self, raw: dict[str, Any], state: PartitionState, policy: IdentityPolicy) -> Effects:
         """An erase message, or a routing message while something is suppressed: the effects to publish."""
         if is_erase(raw):
