@@ -30,8 +30,9 @@ from streams.identity.batch import Item, Outputs, run_partition
 from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
 from streams.identity.handler import handle
 from streams.identity.protocol import Effects, decode, encode
+from streams.identity.splice import ResolvedEncoder
 from streams.identity.state import PartitionState
-from streams.identity.touchpoints import CHANGE_NAME, RESOLVED_NAME, change_record, observe, resolved_record
+from streams.identity.touchpoints import CHANGE_NAME, change_record, observe
 from streams.identity.whois_web import IdentifierHasher, RoutedState, register_whois_routes
 from streams.identity.wire import unpack
 from streams.identity.writeback import BatchState
@@ -74,6 +75,7 @@ def register(
     route_counts = metrics.StageMetrics("identity-route")
 
     partition_of = KeyPartitions(app, topics.identity_routing)
+    resolved_value = ResolvedEncoder(codec)
     routing_out = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="raw")
 
     async def send(out: Outputs, counts: metrics.StageMetrics) -> None:
@@ -81,8 +83,7 @@ def register(
         for partition, key, value in out.values():
             await routing_out.send(key=key.encode(), value=value, partition=partition)
         for resolution in out.resolved:
-            record = resolved_record(codec, resolution)
-            await resolved.send(key=resolution.person_id.encode(), value=codec.encode(RESOLVED_NAME, record))
+            await resolved.send(key=resolution.person_id.encode(), value=resolved_value.encode(resolution))
         for change in out.changes:
             value = codec.encode(CHANGE_NAME, change_record(change))
             await changes.send(key=change.person_id.encode(), value=value)
