@@ -80,14 +80,17 @@ def register(
 
     async def send(out: Outputs, counts: metrics.StageMetrics) -> None:
         """Hand the batch's outputs to the producer (awaited: then its offsets may be committed)."""
+        values = 0
         for partition, key, value in out.values():
             await routing_out.send(key=key.encode(), value=value, partition=partition)
+            values += 1
         for resolution in out.resolved:
             await resolved.send(key=resolution.person_id.encode(), value=resolved_value.encode(resolution))
         for change in out.changes:
             value = codec.encode(CHANGE_NAME, change_record(change))
             await changes.send(key=change.person_id.encode(), value=value)
         counts.count_out("routing", out.routed)
+        counts.count_out("routing_values", values)  # Kafka messages: routing messages travel packed
         if out.resolved or out.changes:
             counts.count_out("resolved", len(out.resolved))
             counts.count_out("changes", len(out.changes))
