@@ -57,6 +57,7 @@ from sinks.rows import touchpoints_table
 from sinks.runner import SinkConfig, SinkRunner
 from sinks.store import StoreConfig
 from sinks.writer import INSERT_SETTINGS, BatchWriter
+from streams.admin import topic_config
 
 RESOLVED = "io.omnijourney.ResolvedTouchpoint"
 PARTITIONS = 4
@@ -226,9 +227,11 @@ def create_topics(brokers: str, prefix: str) -> list[str]:
     topics = TopicNames(prefix)
     names = [topics.resolved, topics.identity_changes, topics.journeys, topics.sessions, topics.alerts]
     names.append(topics.dead_letters)
+    # The suppressions topic too, empty: the sink measured is the one that screens for erasures.
+    names.append(topics.suppressions)
     admin = AdminClient({"bootstrap.servers": brokers})
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
+        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1, config=topic_config(n)) for n in names]
     )
     for future in futures.values():
         future.result(timeout=30)
