@@ -9,6 +9,14 @@ or ``{"alias": survivor}`` once merged away.
 ``index`` consumes ``journeys.index`` (keyed by identifier) into a table identifier -> person, so
 the continuity API finds a card by any identifier the person has shown.
 
+Batches: the ``journeys`` agent takes up to :data:`BATCH_MAX` events at a time and works each
+partition's events in order, as one event at a time would, with that partition's event current
+(:func:`streams.faust_batch.event_context`: table writes go to its changelog partition) and the
+persons table behind a write-back cache (:mod:`streams.journeys.person_cache`: one load per person
+and batch, one write per changed person). Outputs are collected in order and handed to the
+producer after the table writes; the batch's offsets are released for commit only then
+(:class:`streams.faust_batch.HeldAcks`).
+
 Time: each partition's stream time (newest event time consumed) is its watermark, and a
 :class:`DueIndex` per partition remembers which person needs a tick when. Only persons of the
 partition being processed are ticked, because Faust writes a table change to the changelog
@@ -32,9 +40,11 @@ from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams import metrics
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
+from streams.faust_batch import HeldAcks, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
 from streams.journeys.journey_config import DEFAULT_CONFIG, JourneyConfig
 from streams.journeys.journey_driver import DueIndex
+from streams.journeys.person_cache import PersonCache
 from streams.journeys.stage import Emitted, PersonStage, on_merge, on_tick, on_touch
 from streams.journeys.timeline import to_ms
 from streams.journeys.touch import touch_from_resolved
@@ -47,6 +57,8 @@ SESSION_NAME = "io.omnijourney.Session"
 ALERT_NAME = "io.omnijourney.Alert"
 RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
 MAX_ALIAS_HOPS = 20
+BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
+Send = tuple[faust.TopicT, bytes | None, bytes]  # (topic, key, value) of one output, sent after the batch
 
 
 class JourneyStage:
@@ -78,6 +90,8 @@ class JourneyStage:
         self.persons = app.Table("journey-persons", schema=json_schema)
         self.index = app.Table("journey-index", schema=json_schema)
         self.watermarks: dict[int, int] = {}
+        self.store = PersonCache(self.persons)  # the batch's view of the persons table
+        self.sends: list[Send] = []  # the batch's outputs, in the order the steps produced them
         self.dues: dict[int, tuple[int, DueIndex]] = {}
         self.counts = metrics.StageMetrics(STAGE)
         name = app.conf.id
@@ -88,9 +102,32 @@ class JourneyStage:
     # -- agents ---------------------------------------------------------------------------------
 
     async def _journeys(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
+            held = HeldAcks(events)
+            for group in by_partition(events):
+                with event_context(group[-1]):  # table reads and writes of this partition's persons
+                    await self._work_partition(group)
+            await self._send_all()
+            held.release()
+
+    async def _work_partition(self, group: list[Any]) -> None:
+        """One partition's events of a batch, in order, through a fresh write-back cache (the
+        table may have changed between batches: a rebalance), written back at the end."""
+        self.store = PersonCache(self.persons)
+        for event in group:
             for record in await records_of(event, self.gaps):
                 await self._take(record)
+        self.store.flush()
+
+    def _emit(self, topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+        """Collect one output; :meth:`_send_all` hands them to the producer after the table writes."""
+        self.sends.append((topic, key, value))
+
+    async def _send_all(self) -> None:
+        """Hand the batch's outputs to the producer in order (then its offsets may be committed)."""
+        sends, self.sends = self.sends, []
+        for topic, key, value in sends:
+            await topic.send(key=key, value=value)
 
     async def _take(self, msg: Record) -> None:
         self.counts.count_in()
@@ -107,7 +144,7 @@ class JourneyStage:
             exc.at(msg.topic, msg.partition, msg.offset)
             record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
             dead = self.codec.encode(DEAD_LETTER_NAME, record)
-            await self.outputs["dead"].send(key=msg.key, value=dead)
+            self._emit(self.outputs["dead"], msg.key, dead)
             self.counts.count_dead_letter(exc)
 
     async def _index(self, stream: faust.StreamT[bytes]) -> None:
@@ -123,27 +160,26 @@ class JourneyStage:
         record = self.codec.decode(value).record
         touch = touch_from_resolved(record)
         person_id = to or touch.person_id
-        stored = self.persons.get(person_id)
-        if stored is not None and "alias" in stored:
+        alias = self.store.alias(person_id)
+        if alias is not None:
             if hops < MAX_ALIAS_HOPS:
-                forward = {"kind": "touch", "to": stored["alias"], "hops": hops + 1}
+                forward = {"kind": "touch", "to": alias, "hops": hops + 1}
                 forward["record"] = base64.b64encode(value).decode()
-                await self.handoff.send(key=stored["alias"].encode(), value=json.dumps(forward).encode())
+                self._emit(self.handoff, alias.encode(), json.dumps(forward).encode())
                 return
             log.warning("alias chain from %s longer than %d hops; folding here", person_id, hops)
-            stored = None
         if self.privacy is not None and self.privacy.drops((person_id, touch.person_id), touch.identifiers):
             return
         if person_id != touch.person_id:
             touch = dataclasses.replace(touch, person_id=person_id)
         watermark = self._advance_watermark(partition, to_ms(touch.event_time))
-        stage = PersonStage.load(person_id, stored)
+        stage = self.store.stage(person_id) or PersonStage.new(person_id)
         await self._settle(stage, on_touch(stage, touch, watermark, _now(), self.cfg), partition)
         await self._tick(partition)
 
     async def _on_change(self, record: dict[str, Any], partition: int) -> None:
         if record["kind"] == "erasure" and self.privacy is not None:
-            if self.privacy.erase(self.persons, record["person_id"]):
+            if self.privacy.erase(self.store, record["person_id"]):
                 self._due(partition).set(record["person_id"], None)
             return
         if record["kind"] != "merge" or not record.get("survivor_person_id"):
@@ -151,14 +187,14 @@ class JourneyStage:
         loser, survivor = record["person_id"], record["survivor_person_id"]
         if self.privacy is not None and self.privacy.drops((loser, survivor)):
             return
-        stored = self.persons.get(loser)
-        if stored is not None and "alias" in stored:
+        if self.store.alias(loser) is not None:
             return  # this merge was already handled (a replay)
-        self.persons[loser] = {"alias": survivor}
+        stored = self.store.get(loser)
+        self.store.set_alias(loser, survivor)
         self._due(partition).set(loser, None)
         if stored is not None:
             absorb = {"kind": "absorb", "from": loser, "to": survivor, "state": stored}
-            await self.handoff.send(key=survivor.encode(), value=json.dumps(absorb).encode())
+            self._emit(self.handoff, survivor.encode(), json.dumps(absorb).encode())
 
     async def _on_handoff(self, message: dict[str, Any], partition: int) -> None:
         hops = int(message.get("hops", 0))
@@ -169,11 +205,11 @@ class JourneyStage:
         survivor_id = str(message["to"])
         if self.privacy is not None and self.privacy.drops((survivor_id, str(message["from"]))):
             return
-        stored = self.persons.get(survivor_id)
-        if stored is not None and "alias" in stored:  # the survivor was merged away since: pass it on
-            if hops < MAX_ALIAS_HOPS and stored["alias"] != message["from"]:
-                onward = {**message, "to": stored["alias"], "hops": hops + 1}
-                await self.handoff.send(key=str(stored["alias"]).encode(), value=json.dumps(onward).encode())
+        alias = self.store.alias(survivor_id)
+        if alias is not None:  # the survivor was merged away since: pass it on
+            if hops < MAX_ALIAS_HOPS and alias != message["from"]:
+                onward = {**message, "to": alias, "hops": hops + 1}
+                self._emit(self.handoff, alias.encode(), json.dumps(onward).encode())
                 return
             log.warning(
                 "merge of %s into %s meets an alias cycle; %s keeps it",
@@ -181,34 +217,32 @@ class JourneyStage:
                 survivor_id,
                 survivor_id,
             )
-            stored = None
         loser = PersonStage.load(message["from"], message["state"])
-        survivor = PersonStage.load(survivor_id, stored)
+        survivor = self.store.stage(survivor_id) or PersonStage.new(survivor_id)
         await self._settle(survivor, on_merge(survivor, loser, _now(), self.cfg), partition)
 
     async def _tick(self, partition: int) -> None:
         watermark = self.watermarks[partition]
         for person_id in self._due(partition).pop_due(watermark):
-            stored = self.persons.get(person_id)
-            if stored is None or "alias" in stored:
+            stage = self.store.stage(person_id)
+            if stage is None:
                 continue
-            stage = PersonStage.load(person_id, stored)
             await self._settle(stage, on_tick(stage, watermark, _now(), self.cfg), partition)
 
     async def _settle(self, stage: PersonStage, out: Emitted, partition: int) -> None:
         person_id = stage.journey.person_id
-        self.persons[person_id] = stage.dump()
+        self.store.put(person_id, stage)
         self._due(partition).set(person_id, stage.next_due_ms(self.cfg))
         key = person_id.encode()
         await self._publish("sessions", SESSION_NAME, key, out.sessions)
         await self._publish("journeys", JOURNEY_NAME, key, out.journeys)
         await self._publish("alerts", ALERT_NAME, key, out.alerts)
         for kind, value in out.new_identifiers:
-            await self.index_topic.send(key=f"{kind}:{value}".encode(), value=key)
+            self._emit(self.index_topic, f"{kind}:{value}".encode(), key)
 
     async def _publish(self, output: str, name: str, key: bytes, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
-            await self.outputs[output].send(key=key, value=self.codec.encode(name, record))
+            self._emit(self.outputs[output], key, self.codec.encode(name, record))
             self.counts.count_out(output)
 
     # -- time -------------------------------------------------------------------------------------
@@ -236,6 +270,9 @@ class JourneyStage:
             if "alias" in stored or self.partition_of(person_id) != partition:
                 continue
             due.set(person_id, PersonStage.load(person_id, stored).next_due_ms(self.cfg))
+        for person_id, stage in self.store.pending():  # this batch's changes, not in the table yet
+            if self.partition_of(person_id) == partition:
+                due.set(person_id, stage.next_due_ms(self.cfg))
         return due
 
     def partition_of(self, person_id: str) -> int:
@@ -255,6 +292,15 @@ class JourneyStage:
         if "alias" in stored:
             return str(stored["alias"])
         return PersonStage.load(person_id, stored).card()
+
+
+def by_partition(events: Iterable[Any]) -> list[list[Any]]:
+    """A batch's events grouped by partition, each group in consumption order (a partition's
+    events must be folded in order; partitions are independent of one another)."""
+    groups: dict[int, list[Any]] = {}
+    for event in events:
+        groups.setdefault(event.message.partition, []).append(event)
+    return list(groups.values())
 
 
 def _now() -> dt.datetime:

@@ -1,0 +1,162 @@
+"""The journey stage's write-back cache of the persons table: one read and at most one write per
+person and batch, aliases and erasures kept, and the same results as a dump/load per event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+from streams.journeys.agent import by_partition
+from streams.journeys.person_cache import PersonCache
+from streams.journeys.stage import Emitted, PersonStage, on_tick, on_touch
+from streams.journeys.timeline import to_ms
+from tests.unit.journey_sim import simulated_touches
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+class CountingTable(dict[str, Any]):
+    """A dict counting the reads, writes and deletes that reach it."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.reads = self.writes = self.deletes = 0
+
+    def get(self, key: str, default: Any = None, /) -> Any:
+        self.reads += 1
+        return super().get(key, default)
+
+    def __setitem__(self, key: str, value: Any, /) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str, /) -> None:
+        self.deletes += 1
+        super().__delitem__(key)
+
+
+def test_a_person_is_read_once_and_written_once_per_batch() -> None:
+    table = CountingTable({"p": PersonStage.new("p").dump()})
+    cache = PersonCache(table)
+    first = cache.stage("p")
+    assert first is not None
+    first.recent.append("x")
+    cache.put("p", first)
+    second = cache.stage("p")
+    assert second is first  # the second step sees the first one's change, without the table
+    cache.put("p", second)
+    assert table.reads == 1
+    assert table.writes == 0
+    assert cache.flush() == 1
+    assert table.writes == 1
+    assert table["p"]["r"] == ["x"]
+    assert cache.flush() == 0  # nothing changed since
+
+
+def test_an_alias_written_in_the_batch_is_read_back_in_the_batch() -> None:
+    table = CountingTable({"loser": PersonStage.new("loser").dump()})
+    cache = PersonCache(table)
+    state = cache.get("loser")
+    assert state is not None
+    assert "alias" not in state
+    cache.set_alias("loser", "survivor")
+    assert cache.alias("loser") == "survivor"
+    assert cache.stage("loser") is None  # merged away: no state to fold into
+    assert cache.exists("loser")
+    cache.flush()
+    assert table["loser"] == {"alias": "survivor"}
+    assert PersonCache(table).alias("loser") == "survivor"  # and by the next batch, from the table
+
+
+def test_a_stored_alias_is_no_state() -> None:
+    cache = PersonCache(CountingTable({"a": {"alias": "b"}}))
+    assert cache.alias("a") == "b"
+    assert cache.stage("a") is None
+    assert cache.get("a") == {"alias": "b"}
+    assert cache.alias("b") is None
+    assert cache.stage("b") is None
+    assert not cache.exists("b")
+
+
+def test_an_erasure_deletes_once_and_only_what_the_table_holds() -> None:
+    table = CountingTable({"p": PersonStage.new("p").dump()})
+    cache = PersonCache(table)
+    stage = cache.stage("p")
+    assert stage is not None
+    cache.put("p", stage)
+    del cache["p"]
+    assert cache.get("p") is None
+    assert cache.stage("p") is None
+    assert not cache.exists("p")
+    del cache["new"]  # never written: no tombstone for it
+    assert cache.flush() == 1
+    assert "p" not in table
+    assert table.deletes == 1
+    assert table.writes == 0
+
+
+def test_a_person_erased_then_seen_again_in_the_batch_starts_afresh() -> None:
+    table = CountingTable({"p": {"alias": "q"}})
+    cache = PersonCache(table)
+    del cache["p"]
+    assert cache.alias("p") is None
+    cache.put("p", PersonStage.new("p"))
+    cache.flush()
+    assert table.deletes == 0
+    assert "alias" not in table["p"]
+
+
+def test_get_shows_a_loaded_state_as_the_table_would_hold_it() -> None:
+    table = CountingTable({"p": PersonStage.new("p").dump()})
+    cache = PersonCache(table)
+    stage = cache.stage("p")
+    assert stage is not None
+    stage.absorbed.append("m")
+    cache.put("p", stage)
+    assert cache.get("p") == stage.dump()
+    assert [person for person, _ in cache.pending()] == ["p"]
+
+
+def fold(touches: list[Any], store: Any, shared: bool) -> tuple[list[Emitted], dict[str, Any]]:
+    """Fold touches (and a tick after each) per person, either through one cache for the whole
+    run (``shared``) or through the table with a dump and load per step, as before batches."""
+    outs: list[Emitted] = []
+    watermark = 0
+    for touch in touches:
+        watermark = max(watermark, to_ms(touch.event_time))
+        person_id = touch.person_id
+        if shared:
+            stage = store.stage(person_id) or PersonStage.new(person_id)
+        else:
+            stage = PersonStage.load(person_id, store.get(person_id))
+        outs.append(on_touch(stage, touch, watermark, NOW))
+        outs.append(on_tick(stage, watermark, NOW))
+        if shared:
+            store.put(person_id, stage)
+        else:
+            store[person_id] = stage.dump()
+    if shared:
+        store.flush()
+        return outs, dict(store.table)
+    return outs, dict(store)
+
+
+def test_a_state_kept_in_memory_for_a_batch_gives_what_dump_and_load_per_event_gave() -> None:
+    touches, _ = simulated_touches(customers=40, days=7, seed=5)
+    per_event, table = fold(touches, {}, shared=False)
+    batched, cached = fold(touches, PersonCache({}), shared=True)
+    assert batched == per_event
+    assert cached == table
+
+
+def test_a_batch_is_grouped_by_partition_in_consumption_order() -> None:
+    events = [
+        SimpleNamespace(message=SimpleNamespace(partition=p, offset=i)) for i, p in enumerate([1, 0, 1, 2, 0])
+    ]
+    groups = by_partition(events)
+    assert [[(e.message.partition, e.message.offset) for e in g] for g in groups] == [
+        [(1, 0), (1, 2)],
+        [(0, 1), (0, 4)],
+        [(2, 3)],
+    ]
