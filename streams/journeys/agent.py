@@ -103,7 +103,7 @@ class JourneyStage:
 
     async def _journeys(self, stream: faust.StreamT[bytes]) -> None:
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
-            held = HeldAcks(events)
+            held, self.sends = HeldAcks(events), []  # no output of an earlier, failed batch goes out
             for group in by_partition(events):
                 with event_context(group[-1]):  # table reads and writes of this partition's persons
                     await self._work_partition(group)
