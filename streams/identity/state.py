@@ -12,23 +12,14 @@ it touches, so a record always lives on the partition that owns its key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from streams.identity.graph import Birth
+from streams.writeback import Store
 
 JsonDict = dict[str, Any]
 RECENT_LIMIT = 8  # causes remembered per cluster to repeat their effects on a replay
 HISTORY_LIMIT = 200  # merges kept per cluster for whois
-
-
-class Store(Protocol):
-    """A key-value table: a ``dict`` in tests, a ``faust.Table`` in the worker."""
-
-    def get(self, key: str, /) -> Any: ...
-
-    def __setitem__(self, key: str, value: Any, /) -> None: ...
-
-    def __delitem__(self, key: str, /) -> None: ...
 
 
 def _birth(raw: Any) -> Birth:

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from streams.identity.handler import handle
 from streams.identity.protocol import Effects
 from streams.identity.writeback import BatchState, WriteBack
+from tests.unit.counting_table import CountingTable
 from tests.unit.test_identity_partitions import first_messages, story
 
 
-class CountingStore(dict[str, Any]):
-    """A dict counting the reads and writes that reach it."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.reads = self.writes = self.deletes = 0
-
-    def get(self, key: str, default: Any = None, /) -> Any:
-        self.reads += 1
-        return super().get(key, default)
-
-    def __setitem__(self, key: str, value: Any, /) -> None:
-        self.writes += 1
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str, /) -> None:
-        self.deletes += 1
-        super().__delitem__(key)
-
-
 def test_write_back_reads_each_key_once_and_writes_each_changed_key_once() -> None:
-    store = CountingStore({"a": {"v": 1}, "b": {"v": 2}})
+    store = CountingTable({"a": {"v": 1}, "b": {"v": 2}})
     cache = WriteBack(store)
     for n in range(5):
         assert cache.get("a") == {"v": 1} if n == 0 else {"v": n}
@@ -49,7 +29,7 @@ def test_write_back_reads_each_key_once_and_writes_each_changed_key_once() -> No
 
 
 def test_write_back_deletes_what_existed_and_forgets_what_never_did() -> None:
-    store = CountingStore({"a": {"v": 1}})
+    store = CountingTable({"a": {"v": 1}})
     cache = WriteBack(store)
     del cache["a"]
     assert cache.get("a") is None
@@ -64,7 +44,7 @@ def test_write_back_deletes_what_existed_and_forgets_what_never_did() -> None:
 
 
 def test_batch_state_is_a_partition_state_over_the_caches() -> None:
-    identifiers, clusters = CountingStore(), CountingStore()
+    identifiers, clusters = CountingTable(), CountingTable()
     state = BatchState(identifiers, clusters)
     events = first_messages(story(random.Random(5)))
     for message in events[:20]:

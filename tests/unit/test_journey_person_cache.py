@@ -11,29 +11,10 @@ from streams.journeys.agent import by_partition
 from streams.journeys.person_cache import PersonCache
 from streams.journeys.stage import Emitted, PersonStage, on_tick, on_touch
 from streams.journeys.timeline import to_ms
+from tests.unit.counting_table import CountingTable
 from tests.unit.journey_sim import simulated_touches
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-
-
-class CountingTable(dict[str, Any]):
-    """A dict counting the reads, writes and deletes that reach it."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.reads = self.writes = self.deletes = 0
-
-    def get(self, key: str, default: Any = None, /) -> Any:
-        self.reads += 1
-        return super().get(key, default)
-
-    def __setitem__(self, key: str, value: Any, /) -> None:
-        self.writes += 1
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str, /) -> None:
-        self.deletes += 1
-        super().__delitem__(key)
 
 
 def test_a_person_is_read_once_and_written_once_per_batch() -> None:
@@ -138,7 +119,7 @@ def fold(touches: list[Any], store: Any, shared: bool) -> tuple[list[Emitted], d
             store[person_id] = stage.dump()
     if shared:
         store.flush()
-        return outs, dict(store.table)
+        return outs, dict(store.store)
     return outs, dict(store)
 
 
