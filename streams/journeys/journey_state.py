@@ -35,7 +35,7 @@ from streams.journeys.journey_book import Book, Touched
 from streams.journeys.journey_config import DEFAULT_CONFIG, JourneyConfig
 from streams.journeys.journeys import JourneyAcc, journey_tombstone
 from streams.journeys.sessions import SessionAcc, session_tombstone
-from streams.journeys.timeline import Mark, from_ms, insert, mark_from_touch, split_sealed, to_ms
+from streams.journeys.timeline import Mark, fingerprint, from_ms, insert, mark_from_touch, split_sealed, to_ms
 from streams.journeys.touch import Touch
 
 STATE_FORMAT: Final = 1
@@ -180,15 +180,27 @@ def next_due_ms(state: PersonState, cfg: JourneyConfig = DEFAULT_CONFIG) -> int 
     return min(deadlines) + cfg.grace_ms + 1 if deadlines else None
 
 
-def merge(survivor: PersonState, loser: PersonState, cfg: JourneyConfig = DEFAULT_CONFIG) -> Outputs:
+def merge(
+    survivor: PersonState,
+    loser: PersonState,
+    cfg: JourneyConfig = DEFAULT_CONFIG,
+    shared: frozenset[str] | set[str] = frozenset(),
+) -> Outputs:
     """Move the merged-away person's state into the survivor's (identity merge), by event time.
 
     The loser's recent marks are refolded with the survivor's exactly; sealed sessions and open
     journeys are joined (best effort, see :meth:`Book.absorb`). Every live row of the loser is
     republished under the survivor's person id; rows absorbed into a survivor row get tombstones
     (journeys: status ``merged`` with ``merged_into_journey_id``). Drop the loser's state after.
+
+    ``shared``: fingerprints (:func:`~streams.journeys.timeline.fingerprint`) of events both
+    persons folded. Two raw copies collapse into one by event id; a raw copy whose twin is already
+    sealed on the other side (counted in an aggregate that cannot give it back) is dropped, so
+    the event counts once. Only twins sealed on both sides would still count twice.
     """
     out = Outputs()
+    if shared:
+        _drop_sealed_twins(survivor, loser, shared)
     survivor.seq = max(survivor.seq, loser.seq)
     survivor.late_events += loser.late_events
     marks = [w for w in (survivor.wm, loser.wm) if w is not None]
@@ -204,6 +216,20 @@ def merge(survivor: PersonState, loser: PersonState, cfg: JourneyConfig = DEFAUL
 
 
 # -- internals ------------------------------------------------------------------------------------
+
+
+def _drop_sealed_twins(survivor: PersonState, loser: PersonState, shared: frozenset[str] | set[str]) -> None:
+    """Drop each raw mark of a shared event whose copy on the other side is sealed (see merge)."""
+    raw_s = {fingerprint(m.event_id) for m in survivor.tail}
+    raw_l = {fingerprint(m.event_id) for m in loser.tail}
+    twins_sealed_in_loser = (shared & raw_s) - raw_l
+    twins_sealed_in_survivor = (shared & raw_l) - raw_s
+    if twins_sealed_in_loser:
+        survivor.tail = [m for m in survivor.tail if fingerprint(m.event_id) not in twins_sealed_in_loser]
+        survivor._view = None
+    if twins_sealed_in_survivor:
+        loser.tail = [m for m in loser.tail if fingerprint(m.event_id) not in twins_sealed_in_survivor]
+        loser._view = None
 
 
 def _settle(state: PersonState, cfg: JourneyConfig, out: Outputs, touched: Touched, rebuild: bool) -> None:

@@ -19,7 +19,6 @@ reads a clock.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from streams.journeys.card import card
 from streams.journeys.continuity_state import ContinuityState
 from streams.journeys.journey_config import DEFAULT_CONFIG, JourneyConfig
 from streams.journeys.journey_state import Outputs, PersonState, advance_ms, fold_mark, merge, next_due_ms
-from streams.journeys.timeline import from_ms, mark_from_touch, to_ms
+from streams.journeys.timeline import fingerprint, from_ms, mark_from_touch, to_ms
 from streams.journeys.touch import Touch
 
 
@@ -48,11 +47,6 @@ class Emitted:
 
 RECENT_EVENTS = 64  # fingerprints of a person's latest events kept to recognise a replay
 MAX_ABSORBED = 256  # persons merged into this one, remembered to recognise a replayed merge
-
-
-def fingerprint(event_id: str) -> str:
-    """64 bits of the event id: a collision among one person's latest events is out of reach."""
-    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(slots=True)
@@ -140,11 +134,14 @@ def on_merge(
         return out
     survivor.absorbed = [*survivor.absorbed, *loser.absorbed, loser_id][-MAX_ABSORBED:]
     known = set(survivor.recent)
+    # Events both persons folded: the identity stage, replaying after a crash, resolved an event
+    # again to the survivor of a merge made in between. Each must count once in the merged state.
+    shared = known.intersection(loser.recent)
     survivor.recent = [*survivor.recent, *(f for f in loser.recent if f not in known)][-RECENT_EVENTS:]
     before = set(survivor.continuity.identifiers)
     out.alerts.extend(continuity.merge(survivor.continuity, loser.continuity, now))
     out.new_identifiers.extend(sorted(set(survivor.continuity.identifiers) - before))
-    out.add(merge(survivor.journey, loser.journey, cfg))
+    out.add(merge(survivor.journey, loser.journey, cfg, shared))
     _remember_journey(survivor, out)
     return out
 

@@ -120,6 +120,11 @@ def stable_id(namespace: uuid.UUID, name: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+def fingerprint(event_id: str) -> str:
+    """64 bits of the event id: a collision among one person's latest events is out of reach."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
 def _key(mark: Mark) -> tuple[int, str]:
     return (mark.t, mark.event_id)
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from producers.simulator import SCENARIO_BY_NAME
-from streams.journeys.stage import RECENT_EVENTS, Emitted, PersonStage, on_merge, on_touch
+from streams.journeys.stage import RECENT_EVENTS, Emitted, PersonStage, on_merge, on_tick, on_touch
 from streams.journeys.timeline import to_ms
 from streams.journeys.touch import Touch
 from tests.unit.journey_sim import simulated_touches
@@ -87,3 +87,46 @@ def test_a_replayed_merge_is_absorbed_once_and_carries_the_losers_memory() -> No
     _, emitted = fold(merged, touches[-1:], seen)
     assert emitted == 0
     assert seen.touchpoints() == len(touches)
+
+
+def _replayed_to(stage: PersonStage, touch: Touch, seen: Sessions) -> PersonStage:
+    """The identity stage, replaying after a crash, resolves ``touch`` again, to ``stage``'s person."""
+    stage, _ = fold(stage, [touch], seen)
+    return stage
+
+
+def test_an_event_the_loser_sealed_and_the_survivor_got_again_counts_once_after_the_merge() -> None:
+    touches, seen = story(), Sessions()
+    # The loser folded the whole story: its first touchpoints are sealed (days behind its watermark).
+    loser, _ = fold(PersonStage.new("P-loser"), touches, seen)
+    # After a crash the identity stage resolved the second touchpoint again, now to the survivor.
+    # (Not the first of its session: a session's id comes from its first event, so a twin of a
+    # first event would share the id and the sink would keep one of the two rows.)
+    survivor = _replayed_to(PersonStage.new("P-survivor"), touches[1], seen)
+    assert seen.touchpoints() == len(touches) + 1  # two persons, one event each: the duplicate
+    seen.add(on_merge(survivor, loser, NOW))
+    assert seen.touchpoints() == len(touches)
+
+
+def test_an_event_the_survivor_sealed_and_the_loser_holds_raw_counts_once_after_the_merge() -> None:
+    touches, seen = story(), Sessions()
+    first_day = [t for t in touches if t.event_time.date() == touches[0].event_time.date()]
+    replayed = touches[1]
+    survivor = _replayed_to(PersonStage.new("P-survivor"), replayed, seen)
+    # Event time moves on past the grace period (4 h) but not past the session's gap: the survivor's
+    # copy is sealed into a session that is still live, so a late twin would be added to it.
+    grace_passed = to_ms(replayed.event_time) + 4 * 3_600_000 + 10 * 60_000
+    seen.add(on_tick(survivor, grace_passed, NOW))
+    assert survivor.journey.tail == []
+    loser, _ = fold(PersonStage.new("P-loser"), first_day, seen)
+    seen.add(on_merge(survivor, loser, NOW))
+    assert seen.touchpoints() == len(first_day)
+
+
+def test_an_event_both_hold_raw_counts_once_after_the_merge() -> None:
+    touches, seen = story(), Sessions()
+    first_day = [t for t in touches if t.event_time.date() == touches[0].event_time.date()]
+    loser, _ = fold(PersonStage.new("P-loser"), first_day, seen)
+    survivor = _replayed_to(PersonStage.new("P-survivor"), first_day[-1], seen)
+    seen.add(on_merge(survivor, loser, NOW))
+    assert seen.touchpoints() == len(first_day)
