@@ -12,7 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from schemas.errors import ConfigError
 from schemas.topics import KafkaOptions, TopicNames
@@ -186,6 +186,22 @@ class Settings(BaseSettings):
         return config
 
 
+class _GivenSettings(Settings):
+    """Settings from the mapping passed to :func:`load_settings` alone: no variable of the
+    caller's shell leaks in (a test's "defaults" stay the defaults wherever it runs)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build the settings from the environment, turning validation errors into one ConfigError.
 
@@ -198,7 +214,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if ENV_PREFIX + name.upper() in source
     }
     try:
-        return Settings.model_validate(values) if environ is not None else Settings()
+        return _GivenSettings.model_validate(values) if environ is not None else Settings()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
