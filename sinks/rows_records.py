@@ -98,6 +98,7 @@ ALERT_SCHEMA = pa.schema(
         ("url", pa.string()),
         ("message", pa.string()),
         ("evidence_event_ids", STRINGS),
+        ("retracted_by", pa.string()),
     ]
 )
 

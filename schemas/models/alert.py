@@ -43,3 +43,4 @@ class Alert(AvroModel):
     url: str | None = None
     message: str = Field(min_length=1)
     evidence_event_ids: list[uuid.UUID] = Field(default_factory=list)
+    retracted_by: str | None = None

@@ -122,6 +122,7 @@ def build_alert(
         "url": url,
         "message": message,
         "evidence_event_ids": list(seen),
+        "retracted_by": None,
     }
 
 
@@ -138,6 +139,7 @@ def to_stored(record: dict[str, Any]) -> dict[str, Any]:
 def from_stored(stored: dict[str, Any]) -> dict[str, Any]:
     """Back to the Avro record form (e.g. to publish again after an upsert)."""
     return {
+        "retracted_by": None,  # absent in alerts stored before retractions existed
         **stored,
         "detected_at": from_ms(stored["detected_at"]),
         "event_time": from_ms(stored["event_time"]),
@@ -158,6 +160,17 @@ def re_evidenced(
     record = from_stored(stored)
     record["evidence_event_ids"] = ids
     record["detected_at"] = from_ms(to_ms(detected_at))
+    return record
+
+
+def retraction(stored: dict[str, Any], by_alert_id: str, detected_at: dt.datetime) -> dict[str, Any]:
+    """The record that withdraws ``stored`` because alert ``by_alert_id`` reports the same break truly.
+
+    Same ``alert_id`` and a later ``detected_at``: the sink's ReplacingMergeTree keeps the retraction.
+    """
+    record = from_stored(stored)
+    record["retracted_by"] = by_alert_id
+    record["detected_at"] = from_ms(max(to_ms(detected_at), stored["detected_at"] + 1))
     return record
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from streams.journeys.alerts import from_ms, to_ms
+from schemas.models.alert import AlertKind
+from streams.journeys.alerts import alert_id, from_ms, retraction, to_ms
 from streams.journeys.continuity_config import ContinuityConfig
 from streams.journeys.continuity_expiry import expire_state, next_due
 from streams.journeys.continuity_rules import (
@@ -249,11 +250,14 @@ def merge(
         )
         out += store_stock_check(s, replay, at, now, config)
     # A reservation found missing only now was reported as merely not picked up by the half that
-    # saw its expiry: the card keeps the truer alert (the published one stays in the alerts table).
-    missing = {r.reservation_id for r in s.reservations.values() if r.missing}
-    for alert_id, alert in list(s.alerts.items()):
-        if alert["kind"] == "reservation_not_picked_up" and alert.get("reservation_id") in missing:
-            del s.alerts[alert_id]
+    # saw its expiry: the truer alert replaces it, on the card and (by a retraction) in the table.
+    missing = {r.reservation_id: r for r in s.reservations.values() if r.missing}
+    for stored_id, alert in list(s.alerts.items()):
+        reservation = missing.get(alert.get("reservation_id") or "")
+        if alert["kind"] == "reservation_not_picked_up" and reservation is not None:
+            del s.alerts[stored_id]
+            truer = alert_id(AlertKind.RESERVATION_MISSING_AT_STORE, reservation.reservation_id)
+            out.append(retraction({**alert, "person_id": s.person_id}, truer, now))
     return out
 
 

@@ -3,6 +3,7 @@ both write paths, refused blocks and the analyst views over identity merges."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -213,3 +214,24 @@ def test_every_saved_analysis_runs_on_a_filled_store(store: StoreConnection) -> 
     assert sum(row[mix["columns"].index("touchpoints")] for row in mix["rows"]) == 200
     handoffs = results["broken_handoffs"]
     assert sum(row[handoffs["columns"].index("alerts")] for row in handoffs["rows"]) == len(alerts())
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["clickhouse-avro", "python-arrow"])
+def test_a_retracted_alert_leaves_v_alerts_and_stays_in_the_table(tmp_path: Path, fast: bool) -> None:
+    store = StoreConnection(StoreConfig(f"chdb://{tmp_path / 'store'}"))
+    try:
+        codec, raised = Codec(), alerts()
+        write(store, [FakeMessage(TOPICS.alerts, encode(codec, a), i) for i, a in enumerate(raised)], fast)
+        withdrawn = raised[1]
+        retraction = withdrawn.model_copy(
+            update={"retracted_by": "a-truer", "detected_at": withdrawn.detected_at + dt.timedelta(minutes=1)}
+        )
+        write(store, [FakeMessage(TOPICS.alerts, encode(codec, retraction), 10)], fast)
+        client = store.client
+        assert [r[0] for r in rows(client, "SELECT alert_id FROM v_alerts ORDER BY alert_id")] == [
+            a.alert_id for a in raised if a.alert_id != withdrawn.alert_id
+        ]
+        kept = rows(client, "SELECT alert_id, retracted_by FROM alerts FINAL ORDER BY alert_id")
+        assert kept == [(a.alert_id, "a-truer" if a is withdrawn else None) for a in raised]
+    finally:
+        store.close()

@@ -23,15 +23,20 @@ FACTORIES: dict[str, Callable[[], Sequence[AvroModel]]] = {
 
 
 def ddl_columns(table: str) -> list[str]:
-    """Column names of ``CREATE TABLE table`` across the shipped DDL files, in order."""
+    """Column names of ``CREATE TABLE table`` across the shipped DDL files, in order, with the
+    columns later versions add (``ALTER TABLE table ADD COLUMN IF NOT EXISTS c ... AFTER b``)."""
     text = "\n".join(p.read_text() for p in sorted(DDL_DIR.glob("*.sql")))
     match = re.search(rf"CREATE TABLE IF NOT EXISTS {table}\s*\((.*?)\n\)\nENGINE", text, re.S)
     assert match, table
-    return [
+    columns = [
         line.split()[0]
         for line in match.group(1).splitlines()
         if line.strip() and not line.strip().startswith("--")
     ]
+    added = re.finditer(rf"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS (\w+) [^;]*?(?:AFTER (\w+))?;", text)
+    for column, after in (m.groups() for m in added):
+        columns.insert(columns.index(after) + 1 if after else len(columns), column)
+    return columns
 
 
 @pytest.mark.parametrize("table", [*FACTORIES, "touchpoints"])
