@@ -14,6 +14,10 @@ and relabels all of its members, so stale relabels from the absorbed root lose.
 Replays after a crash repeat effects: a Union repeats its shipment if it is the one that made
 the alias; a root remembers the relabels and changes of its last few causes and repeats them if
 the same cause comes again; a Link always repairs the caches of the identifiers it carries.
+A replayed Link also *resolves* as the first reading did: the root remembers the person each of
+its latest events went to (and inherits the memory of the roots it absorbs), because downstream
+already has the event under that person, and a merge made in between must not send it again
+under the survivor (the journey stage would count it in a session of each person).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from streams.identity.protocol import (
     Relabel,
     Union,
 )
-from streams.identity.state import HISTORY_LIMIT, ClusterRecord, PartitionState, Recent
+from streams.identity.state import HISTORY_LIMIT, ClusterRecord, PartitionState, Recent, event_mark
 
 
 def on_link(message: Link, state: PartitionState, policy: IdentityPolicy = DEFAULT_POLICY) -> Effects:
@@ -68,7 +72,6 @@ def on_link(message: Link, state: PartitionState, policy: IdentityPolicy = DEFAU
         persons = {s.person for s in linking if s.person is not None}  # incl. those of other clusters
         before = list(record.labels.items())
         sent = _recompute(root, record, before, cause_id, cause, effects, policy, known=persons)
-        state.put_cluster(root, record)
     else:
         sent = _repeat(root, record, cause_id, effects)
     for s in linking:
@@ -76,7 +79,11 @@ def on_link(message: Link, state: PartitionState, policy: IdentityPolicy = DEFAU
         if label is not None and s.key not in sent and (s.person != label or s.cluster != root):
             effects.messages.append(Relabel(s.key, root, label, record.version))
     labelled = [record.labels[s.key] for s in linking if s.key in record.labels]
-    person = labelled[0] if labelled else shared_person_id(linking[0].key)
+    mark = event_mark(event.event_id)
+    # A replay resolves as the first time did, even if a merge has moved that person since.
+    person = record.resolved_before(mark) or (labelled[0] if labelled else shared_person_id(linking[0].key))
+    if record.remember_resolution(mark, person) or changed:
+        state.put_cluster(root, record)
     resolve(event, message.seen, person, message.payload, effects)
     return effects
 
@@ -129,6 +136,7 @@ def on_absorb(message: Absorb, state: PartitionState, policy: IdentityPolicy = D
         if known is None or when < known:
             record.sets[evidence] = when
     record.excluded |= source.excluded
+    record.absorb_resolutions(source)
     record.absorbed |= {message.source, *source.absorbed}  # a late duplicate of theirs is one of ours
     history = {tuple(h): h for h in [*record.history, *source.history]}
     record.history = sorted(history.values(), key=lambda h: (h[3], h[2], h[0]))[-HISTORY_LIMIT:]

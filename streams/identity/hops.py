@@ -15,7 +15,9 @@ pseudo-person.
 
 Every decision is replay-safe: a message processed again after a crash finds the state already
 updated and still repeats its effects (the over-link report is tied to the flagging event's id,
-"new" to the identifier's first event id).
+"new" to the identifier's first event id). An event resolved on the spot resolves to the same
+person when it is read again, even after a merge relabelled the identifier: the identifier keeps
+the person its latest events saw (:meth:`IdentifierRecord.first_person`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from streams.identity.protocol import (
     Resolution,
     Seen,
 )
-from streams.identity.state import Flag, IdentifierRecord, PartitionState
+from streams.identity.state import Flag, IdentifierRecord, PartitionState, event_mark
 
 CLUSTER_PREFIX = "@"
 
@@ -105,9 +107,11 @@ def on_observe(message: Observe, state: PartitionState, policy: IdentityPolicy =
     elif record.cluster is None:
         earlier = [s.cluster for s in message.seen if s.over == 0 and s.cluster is not None]
         record.cluster = min(earlier) if earlier else founding_cluster(key)
+    was = record.first_person(event_mark(event.event_id)) if record.flag is None else None
     state.put_identifier(key, record)
     new = record.birth[1] == event.event_id
-    seen = (*message.seen, Seen(key, record.cluster, person, record.version, record.birth, over, new, reason))
+    here = Seen(key, record.cluster, person, record.version, record.birth, over, new, reason, was)
+    seen = (*message.seen, here)
     if message.hop + 1 < len(event.keys):
         effects.messages.append(Observe(event, message.hop + 1, seen, message.payload))
     else:
@@ -121,7 +125,7 @@ def _finish(event: EventRef, seen: tuple[Seen, ...], payload: Any, effects: Effe
     if not linking:
         person = shared_person_id(seen[0].key)
     elif len(linking) == 1 and not linking[0].new and linking[0].person is not None:
-        person = linking[0].person
+        person = linking[0].was or linking[0].person  # a replay resolves as the first time
     else:
         target = min(s.cluster for s in linking if s.cluster is not None)
         effects.messages.append(Link(target, event, seen, payload))
@@ -169,6 +173,6 @@ def on_relabel(message: Relabel, state: PartitionState) -> Effects:
     record = state.identifier(message.key)
     if record is None or record.flag is not None or message.version <= record.version:
         return Effects()
-    record.cluster, record.person, record.version = message.cluster, message.person, message.version
+    record.relabel(message.cluster, message.person, message.version)
     state.put_identifier(message.key, record)
     return Effects()

@@ -82,6 +82,7 @@ class Faults:
     flush: float = 0.3
     commit: float = 0.05
     max_crashes: int = 50
+    behind: float = 0.5  # share of crashes whose tables roll back to the last commit
 
 
 class PartitionedRun:
@@ -181,7 +182,8 @@ class PartitionedRun:
         part.outbox.clear()
         part.queue.extendleft(reversed(part.consumed))
         part.consumed.clear()
-        if self.rng.random() < 0.5:  # changelog behind: tables as of the last commit
+        assert self.faults is not None
+        if self.rng.random() < self.faults.behind:  # changelog behind: tables as of the last commit
             part.identifiers.data, part.clusters.data = _copy(part.snapshot[0]), _copy(part.snapshot[1])
 
     # -- results ------------------------------------------------------------------------------------

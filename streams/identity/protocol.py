@@ -50,6 +50,8 @@ class Seen:
     ``over``: 0 links, 1 over-linked before this event, 2 over-linked by this event (then
     ``person`` is whom it belonged to until now and ``reason`` explains the flag).
     ``new``: this event is the identifier's first (earliest) sighting, so its cluster must hear of it.
+    ``was``: set on a replay after a crash: the person this identifier had cached when the event
+    first passed, since relabelled (a merge). An event resolved on the spot resolves to it again.
     """
 
     key: str
@@ -60,6 +62,7 @@ class Seen:
     over: int = 0
     new: bool = False
     reason: str | None = None
+    was: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +206,15 @@ def _event_from(raw: JsonDict) -> EventRef:
 
 
 def _seen(s: Seen) -> list[Any]:
-    return [s.key, s.cluster, s.person, s.version, list(s.birth), s.over, s.new, s.reason]
+    out = [s.key, s.cluster, s.person, s.version, list(s.birth), s.over, s.new, s.reason]
+    if s.was is not None:
+        out.append(s.was)
+    return out
 
 
 def _seen_from(raw: list[Any]) -> Seen:
-    return Seen(raw[0], raw[1], raw[2], raw[3], (raw[4][0], raw[4][1]), raw[5], raw[6], raw[7])
+    was = raw[8] if len(raw) > 8 else None  # absent unless the event is a replay (and before replays were)
+    return Seen(raw[0], raw[1], raw[2], raw[3], (raw[4][0], raw[4][1]), raw[5], raw[6], raw[7], was)
 
 
 def _cause(c: Cause) -> JsonDict:

@@ -130,7 +130,9 @@ def scrub_identifier(record: IdentifierRecord, ids: set[str], persons: set[str])
         record.flag.prior_person = None
         changed = True
     if record.person in persons:  # a cache of an erased person's label (the root relabels it)
-        record.person, changed = None, True
+        record.person, record.events, changed = None, [], True
+    if record.was is not None and record.was[0] in persons:  # replays of theirs are dropped anyway
+        record.was, changed = None, True
     return changed
 
 
@@ -205,6 +207,9 @@ def scrub_cluster(
     recent = [r for r in record.recent if not _mentions(r.keys, r.changes, ids, persons)]
     changed = changed or len(history) != len(record.history) or len(recent) != len(record.recent)
     record.history, record.recent = history, recent
+    for person in persons & record.resolved.keys():
+        del record.resolved[person]
+        changed = True
     return changed
 
 

@@ -8,6 +8,8 @@ sink's /sql:
 
 - ``touchpoints FINAL`` has exactly one row per valid event id, and no other event id;
 - ``v_touchpoints`` counts exactly as many rows as there are valid events;
+- the live sessions in ``v_sessions`` account for exactly as many touchpoints (the journey
+  stage folded each once, whatever was replayed);
 - ``v_dead_letters`` holds every poison record: the multiset of (SHA-256 of the kept payload,
   original size) equals the one of the raw records produced, so a poison record dead-lettered
   twice, or a valid one dead-lettered, fails as surely as a lost one.
@@ -165,6 +167,18 @@ def assert_reconciled(isolated: Isolated, produced: Produced) -> None:
     doubled = [r for r in stored if r[1] != 1]
     assert not doubled, f"{len(doubled)} touchpoints with several rows in touchpoints FINAL: {doubled[:3]}"
     assert count(isolated, "SELECT count() FROM v_touchpoints") == len(produced.valid)
+
+    # The journey stage's sessions count each touchpoint once: a replay after a crash or a
+    # rebalance folded twice would show here, not in the touchpoints table.
+    deadline, in_sessions = time.monotonic() + 60, -1
+    while time.monotonic() < deadline:
+        in_sessions = count(isolated, "SELECT sum(event_count) FROM v_sessions")
+        if in_sessions >= len(produced.valid):
+            break
+        time.sleep(1.0)
+    assert in_sessions == len(produced.valid), (
+        f"sessions account for {in_sessions} touchpoints, {len(produced.valid)} were produced"
+    )
 
     expected = collections.Counter(poison_signature(p) for p in produced.poison)
     dead = collections.Counter((str(r[0]), int(r[1])) for r in rows(isolated, DEAD_LETTER_SIGNATURE))

@@ -29,7 +29,7 @@ from streams.identity.protocol import (
     encode,
 )
 from streams.identity.reference import identity_map_of
-from streams.identity.state import PartitionState
+from streams.identity.state import EVENT_MEMORY, ClusterRecord, IdentifierRecord, PartitionState, event_mark
 
 T0 = 1_790_000_000_000
 Story = list[tuple[str, int, list[tuple[str, str]]]]
@@ -337,3 +337,32 @@ def test_change_ids_are_deterministic_and_blocked_values_deduplicate_per_person(
     assert again.change_id == first.change_id
     merge = Change("merge", "p-a", "e1", T0, ("cookie:k",), "p-b")
     assert merge.change_id != Change("merge", "p-a", "e2", T0, ("cookie:k",), "p-b").change_id
+
+
+def test_an_identifier_remembers_the_person_its_events_saw_across_a_relabel() -> None:
+    record = IdentifierRecord(birth=(1, "e1"), last_seen=1, cluster="@a", person="P-old", version=1)
+    first, second = event_mark("e1"), event_mark("e2")
+    assert record.first_person(first) is None  # a new event: noted under the cached person
+    record.relabel("@a", "P-old", 2)  # a newer version, the same person: nothing moves
+    assert record.first_person(first) is None
+    record.relabel("@root", "P-survivor", 3)  # merged away
+    assert record.first_person(first) == "P-old"  # its replay resolves as the first reading did
+    assert record.first_person(second) is None  # a new event sees the survivor
+    back = IdentifierRecord.from_json(json.loads(json.dumps(record.to_json())))
+    assert back.first_person(first) == "P-old"
+    assert back.events == [second]
+
+
+def test_a_root_remembers_resolved_events_within_a_bound_and_inherits_an_absorbed_roots_memory() -> None:
+    root, absorbed = ClusterRecord(), ClusterRecord()
+    assert absorbed.remember_resolution(event_mark("x"), "P-loser")
+    assert not absorbed.remember_resolution(event_mark("x"), "P-loser")  # a replay changes nothing
+    for n in range(EVENT_MEMORY + 3):
+        root.remember_resolution(event_mark(f"e{n}"), "P-root")
+    assert sum(len(m) for m in root.resolved.values()) == EVENT_MEMORY
+    assert root.resolved_before(event_mark("e0")) is None  # the oldest forgotten first
+    assert root.resolved_before(event_mark(f"e{EVENT_MEMORY + 2}")) == "P-root"
+    root.absorb_resolutions(absorbed)
+    back = ClusterRecord.from_json(json.loads(json.dumps(root.to_json())))
+    assert back.resolved_before(event_mark("x")) == "P-loser"
+    assert sum(len(m) for m in back.resolved.values()) == EVENT_MEMORY
