@@ -74,7 +74,7 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
             privacy=lambda routing: IdentityPrivacy(guard, routing),
         )
     elif "identity" in stages:
-        strongest_agent.register(app, settings.topics, codec, gaps)
+        strongest_agent.register(app, settings.topics, codec, gaps, privacy=guard)
     if "journeys" in stages:
         journeys = JourneyStage(app, settings.topics, codec, gaps, privacy=JourneyPrivacy(guard))
         lookup = RoutedContinuityLookup(journeys, token)

@@ -10,7 +10,9 @@ import pytest
 
 from schemas.codec import Codec
 from schemas.errors import DecodeError, InvalidEventError
+from sinks.suppressions import SuppressionList
 from streams.identity.resolve import resolve
+from streams.identity.strongest_agent import names_suppressed
 
 CODEC = Codec()
 
@@ -90,3 +92,17 @@ def test_other_record_types_are_rejected() -> None:
 def test_garbage_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         resolve(CODEC, b"\xc3\x01" + b"\x00" * 8 + b"junk", "t", 0, 0)
+
+
+def test_the_strongest_stage_drops_what_names_an_erased_identifier_or_person() -> None:
+    ids = [{"type": "cookie", "value": "ck1"}, {"type": "hashed_email", "value": "AbC"}]
+    out = resolve(CODEC, encode(touchpoint(ids)), "t", 0, 1)
+    suppressions = SuppressionList()
+    assert not names_suppressed(suppressions, out)
+    suppressions.add_keys(["cookie:other"], ["p-someone-else"])
+    assert not names_suppressed(suppressions, out)
+    suppressions.add_keys(["hashed_email:abc"], [])  # keys are normalised as the sink and stitcher do
+    assert names_suppressed(suppressions, out)
+    by_person = SuppressionList()
+    by_person.add_keys([], [out.person_id])
+    assert names_suppressed(by_person, out)
