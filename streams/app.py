@@ -51,6 +51,9 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         # The identity stage's routing messages carry a touchpoint base64-encoded: one of the
         # largest size intake accepts must still be sendable, or the worker stops on it.
         producer_max_request_size=max(1_000_000, 2 * settings.max_event_bytes),
+        # Each stage sends several records per touchpoint (routing hops, outputs, handoffs); without
+        # a linger every one is its own produce request and socket write.
+        producer_linger=settings.producer_linger_ms / 1000,
         autodiscover=False,
         key_serializer="raw",
         value_serializer="raw",

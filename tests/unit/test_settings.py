@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 import pytest
 
 from schemas.errors import ConfigError
+from streams.app import create_app
 from streams.settings import load_settings
 from streams.wiring import broker_credentials
 
@@ -104,3 +107,9 @@ def test_faust_gets_the_same_security_as_librdkafka() -> None:
 def test_brokers_accept_kafka_scheme_and_spaces() -> None:
     settings = load_settings({"OMNIJOURNEY_KAFKA_BROKERS": "kafka://a:9092, b:9093"})
     assert settings.kafka_brokers == "a:9092,b:9093"
+
+
+@pytest.mark.parametrize(("env", "linger_s"), [({}, 0.005), ({"OMNIJOURNEY_PRODUCER_LINGER_MS": "0"}, 0.0)])
+def test_a_workers_producer_lingers_as_set(tmp_path: Path, env: dict[str, str], linger_s: float) -> None:
+    app = create_app(load_settings({"OMNIJOURNEY_DATA_DIR": str(tmp_path), **env}))
+    assert app.conf.producer_linger == linger_s
