@@ -58,8 +58,7 @@ def provisional_person_id(identifiers: list[tuple[IdentifierType, str]]) -> str:
     return "p-" + hashlib.sha256(f"{kind.value}:{value}".encode()).hexdigest()[:20]
 
 
-def resolve(codec: Codec, value: bytes | None, topic: str, partition: int, offset: int) -> Resolved:
-    """Decode, validate and resolve one message. Raises an OmnijourneyError subclass to dead-letter."""
+def _checked(codec: Codec, value: bytes | None) -> tuple[Touchpoint, list[tuple[IdentifierType, str]]]:
     decoded = codec.decode(value)
     if decoded.name != TOUCHPOINT_NAME:
         raise InvalidEventError(f"expected {TOUCHPOINT_NAME}, got {decoded.name}", field="schema")
@@ -67,6 +66,19 @@ def resolve(codec: Codec, value: bytes | None, topic: str, partition: int, offse
     identifiers = usable_identifiers(touchpoint)
     if not identifiers:
         raise InvalidEventError("no usable identifier (all empty or placeholders)", field="identifiers")
+    return touchpoint, identifiers
+
+
+def identify(codec: Codec, value: bytes | None) -> tuple[str, list[tuple[IdentifierType, str]]]:
+    """Decode and validate a touchpoint: its person and usable identifiers (the record itself is
+    not rebuilt: the stage splices the bytes it read). Raises an OmnijourneyError to dead-letter."""
+    _, identifiers = _checked(codec, value)
+    return provisional_person_id(identifiers), identifiers
+
+
+def resolve(codec: Codec, value: bytes | None, topic: str, partition: int, offset: int) -> Resolved:
+    """Decode, validate and resolve one message. Raises an OmnijourneyError subclass to dead-letter."""
+    touchpoint, identifiers = _checked(codec, value)
     person_id = provisional_person_id(identifiers)
     record = {
         "person_id": person_id,

@@ -18,7 +18,7 @@ import datetime as dt
 
 from schemas.codec import HEADER_LEN, SINGLE_OBJECT_MAGIC, Codec
 from streams.identity.protocol import Resolution
-from streams.identity.touchpoints import RESOLVED_NAME, TOUCHPOINT_NAME, resolved_record
+from streams.identity.touchpoints import RESOLVED_NAME, TOUCHPOINT_NAME
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -58,23 +58,43 @@ class ResolvedEncoder:
 
     def encode(self, resolution: Resolution, now: dt.datetime | None = None) -> bytes:
         """The value for touchpoints.resolved (``now``: resolved_at, the current time by default)."""
-        now = dt.datetime.now(dt.UTC) if now is None else now
         payload = resolution.payload
         value = base64.b64decode(payload["v"])
+        return self.encode_value(
+            resolution.person_id, value, payload["t"], int(payload["p"]), int(payload["o"]), now
+        )
+
+    def encode_value(
+        self,
+        person_id: str,
+        value: bytes,
+        topic: str,
+        partition: int,
+        offset: int,
+        now: dt.datetime | None = None,
+    ) -> bytes:
+        """The same from the touchpoint's bytes as read (intake decoded and validated them already)."""
+        now = dt.datetime.now(dt.UTC) if now is None else now
         if self.codec.confluent is not None or value[:HEADER_LEN] != self._touchpoint:
             self.encoded += 1
-            record = resolved_record(self.codec, resolution)
-            record["resolved_at"] = now
+            record = {
+                "person_id": person_id,
+                "resolved_at": now,
+                "source_topic": topic,
+                "source_partition": partition,
+                "source_offset": offset,
+                "touchpoint": self.codec.decode(value).record,
+            }
             return self.codec.encode(RESOLVED_NAME, record)
         self.spliced += 1
         head = b"".join(
             (
                 self._resolved,
-                string(resolution.person_id),
+                string(person_id),
                 zigzag(millis(now)),
-                string(payload["t"]),
-                zigzag(int(payload["p"])),
-                zigzag(int(payload["o"])),
+                string(topic),
+                zigzag(partition),
+                zigzag(offset),
             )
         )
         return head + value[HEADER_LEN:]

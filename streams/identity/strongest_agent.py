@@ -4,6 +4,10 @@ No stitching across identifiers (a customer seen under two identifiers is two cu
 state and no hops: ``OMNIJOURNEY_IDENTITY_STAGE=strongest``, for throughput or as a baseline. The
 default is the stitching stage (``agent.py``). GDPR erasures hold here too: a touchpoint naming a
 suppressed identifier, or whose person is suppressed, is dropped (counted, not dead-lettered).
+
+It works in batches like the stitching stage: the touchpoints of a batch are checked, their
+resolved records spliced from the bytes read (:mod:`streams.identity.splice`), handed to the
+producer, and only then are the batch's offsets released for commit.
 """
 
 from __future__ import annotations
@@ -14,26 +18,29 @@ import faust
 
 from schemas.codec import Codec
 from schemas.errors import OmnijourneyError
+from schemas.models import IdentifierType
 from schemas.topics import TopicNames
 from sinks.suppressions import SuppressionList
 from streams import metrics
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
+from streams.faust_batch import HeldAcks, take_events
 from streams.gaps import GapFiller, Record, records_of
-from streams.identity.resolve import Resolved, resolve
-from streams.identity.touchpoints import RESOLVED_NAME
+from streams.identity.resolve import identify
+from streams.identity.splice import ResolvedEncoder
 from streams.privacy.guard import PrivacyGuard
 
 STAGE = "identity"
+BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
+Outgoing = list[tuple[faust.TopicT, bytes | None, bytes]]  # (topic, key, value) to send, in order
 
 
-def names_suppressed(suppressions: SuppressionList, resolved: Resolved) -> bool:
-    """Whether a resolved touchpoint carries an erased identifier or belongs to an erased person."""
-    if suppressions.person(resolved.person_id):
+def names_suppressed(
+    suppressions: SuppressionList, person_id: str, identifiers: list[tuple[IdentifierType, str]]
+) -> bool:
+    """Whether a touchpoint carries an erased identifier or belongs to an erased person."""
+    if suppressions.person(person_id):
         return True
-    if not suppressions.identifiers:
-        return False
-    identifiers = resolved.record["touchpoint"]["identifiers"]
-    return any(suppressions.identifier(str(i["type"]), i["value"]) for i in identifiers)
+    return bool(suppressions.identifiers) and any(suppressions.identifier(t.value, v) for t, v in identifiers)
 
 
 def register(
@@ -45,28 +52,35 @@ def register(
     resolved = app.topic(topics.resolved, key_serializer="raw", value_serializer="raw")
     dead = app.topic(topics.dead_letters, key_serializer="raw", value_serializer="raw")
     counts = metrics.StageMetrics(STAGE)
+    encoder = ResolvedEncoder(codec)
 
-    async def take(msg: Record) -> None:
+    def take(msg: Record, out: Outgoing) -> None:
         counts.count_in()
         try:
-            out = resolve(codec, msg.value, msg.topic, msg.partition, msg.offset)
+            person_id, identifiers = identify(codec, msg.value)
         except OmnijourneyError as exc:
             exc.at(msg.topic, msg.partition, msg.offset)
             record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
-            await dead.send(key=msg.key, value=codec.encode(DEAD_LETTER_NAME, record))
+            out.append((dead, msg.key, codec.encode(DEAD_LETTER_NAME, record)))
             counts.count_dead_letter(exc)
             return
-        if privacy is not None and names_suppressed(privacy.list, out):
-            privacy.dropped(STAGE, "touchpoint", len(out.record["touchpoint"]["identifiers"]))
+        if privacy is not None and names_suppressed(privacy.list, person_id, identifiers):
+            privacy.dropped(STAGE, "touchpoint", len(identifiers))
             return
-        await resolved.send(key=out.person_id.encode(), value=codec.encode(RESOLVED_NAME, out.record))
+        value = encoder.encode_value(person_id, msg.value or b"", msg.topic, msg.partition, msg.offset)
+        out.append((resolved, person_id.encode(), value))
         counts.count_out("resolved")
 
     async def identity(stream: faust.StreamT[bytes]) -> None:
         if privacy is not None:
             await privacy.ready()  # a replay from the start must not let an erased person through
-        async for event in stream.events():
-            for record in await records_of(event, gaps):
-                await take(record)
+        async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
+            held, out = HeldAcks(events), Outgoing()
+            for event in events:
+                for record in await records_of(event, gaps):
+                    take(record, out)
+            for topic, key, value in out:
+                await topic.send(key=key, value=value)
+            held.release()
 
     return app.agent(source, name=f"{app.conf.id}.identity")(identity)

@@ -11,7 +11,7 @@ import pytest
 from schemas.codec import Codec
 from schemas.errors import DecodeError, InvalidEventError
 from sinks.suppressions import SuppressionList
-from streams.identity.resolve import resolve
+from streams.identity.resolve import identify, resolve
 from streams.identity.strongest_agent import names_suppressed
 
 CODEC = Codec()
@@ -96,13 +96,14 @@ def test_garbage_is_a_decode_error() -> None:
 
 def test_the_strongest_stage_drops_what_names_an_erased_identifier_or_person() -> None:
     ids = [{"type": "cookie", "value": "ck1"}, {"type": "hashed_email", "value": "AbC"}]
-    out = resolve(CODEC, encode(touchpoint(ids)), "t", 0, 1)
+    person_id, identifiers = identify(CODEC, encode(touchpoint(ids)))
+    assert person_id == resolve(CODEC, encode(touchpoint(ids)), "t", 0, 1).person_id
     suppressions = SuppressionList()
-    assert not names_suppressed(suppressions, out)
+    assert not names_suppressed(suppressions, person_id, identifiers)
     suppressions.add_keys(["cookie:other"], ["p-someone-else"])
-    assert not names_suppressed(suppressions, out)
+    assert not names_suppressed(suppressions, person_id, identifiers)
     suppressions.add_keys(["hashed_email:abc"], [])  # keys are normalised as the sink and stitcher do
-    assert names_suppressed(suppressions, out)
+    assert names_suppressed(suppressions, person_id, identifiers)
     by_person = SuppressionList()
-    by_person.add_keys([], [out.person_id])
-    assert names_suppressed(by_person, out)
+    by_person.add_keys([], [person_id])
+    assert names_suppressed(by_person, person_id, identifiers)
