@@ -75,6 +75,7 @@ class KeyPartitions:
     def __init__(self, app: Any, topic: str) -> None:
         self.app, self.topic = app, topic
         self._cache: dict[str, int] = {}
+        self._bytes_cache: dict[bytes, int] = {}
         self.partitions = 0
 
     async def ready(self) -> None:
@@ -89,6 +90,15 @@ class KeyPartitions:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
             cached = self._cache[key] = key_partition(key.encode(), self.partitions)
+        return cached
+
+    def of_bytes(self, key: bytes) -> int:
+        """The partition of a key already encoded (an output's key: any bytes, not only UTF-8)."""
+        cached = self._bytes_cache.get(key)
+        if cached is None:
+            if len(self._bytes_cache) >= CACHE_LIMIT:
+                self._bytes_cache.clear()
+            cached = self._bytes_cache[key] = key_partition(key, self.partitions)
         return cached
 
 

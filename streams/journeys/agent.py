@@ -14,7 +14,8 @@ partition's events in order, as one event at a time would, with that partition's
 (:func:`streams.faust_batch.event_context`: table writes go to its changelog partition) and the
 persons table behind a write-back cache (:mod:`streams.journeys.person_cache`: one load per person
 and batch, one write per changed person). Outputs are collected in order and handed to the
-producer after the table writes; the batch's offsets are released for commit only then
+producer after the table writes, as one record batch run per topic partition
+(:class:`streams.batch_send.BatchSender`); the batch's offsets are released for commit only then
 (:class:`streams.faust_batch.HeldAcks`).
 
 Time: each partition's stream time (newest event time consumed) is its watermark, and a
@@ -39,6 +40,7 @@ from schemas.codec import Codec
 from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams import metrics
+from streams.batch_send import BatchSender, Output
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
 from streams.faust_batch import HeldAcks, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
@@ -58,7 +60,6 @@ ALERT_NAME = "io.omnijourney.Alert"
 RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
 MAX_ALIAS_HOPS = 20
 BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
-Send = tuple[faust.TopicT, bytes | None, bytes]  # (topic, key, value) of one output, sent after the batch
 
 
 class JourneyStage:
@@ -78,20 +79,20 @@ class JourneyStage:
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
         self.resolved = app.topic(topics.resolved, **raw)
         self.changes = app.topic(topics.identity_changes, **raw)
-        self.handoff = app.topic(topics.journey_handoff, **raw)
         self.index_topic = app.topic(topics.journey_index, **raw)
-        self.outputs = {
-            "journeys": app.topic(topics.journeys, **raw),
-            "sessions": app.topic(topics.sessions, **raw),
-            "alerts": app.topic(topics.alerts, **raw),
-            "dead": app.topic(topics.dead_letters, **raw),
+        self.outputs = {  # topic names: outputs go out through self.sender
+            "journeys": topics.journeys,
+            "sessions": topics.sessions,
+            "alerts": topics.alerts,
+            "dead": topics.dead_letters,
         }
         json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
         self.persons = app.Table("journey-persons", schema=json_schema)
         self.index = app.Table("journey-index", schema=json_schema)
         self.watermarks: dict[int, int] = {}
         self.store = PersonCache(self.persons)  # the batch's view of the persons table
-        self.sends: list[Send] = []  # the batch's outputs, in the order the steps produced them
+        self.sends: list[Output] = []  # the batch's outputs, in the order the steps produced them
+        self.sender = BatchSender(app)
         self.dues: dict[int, tuple[int, DueIndex]] = {}
         self.counts = metrics.StageMetrics(STAGE)
         name = app.conf.id
@@ -119,15 +120,15 @@ class JourneyStage:
                 await self._take(record)
         self.store.flush()
 
-    def _emit(self, topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+    def _emit(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Collect one output; :meth:`_send_all` hands them to the producer after the table writes."""
         self.sends.append((topic, key, value))
 
     async def _send_all(self) -> None:
-        """Hand the batch's outputs to the producer in order (then its offsets may be committed)."""
+        """Hand the batch's outputs to the producer, each partition's in order (then its offsets
+        may be committed)."""
         sends, self.sends = self.sends, []
-        for topic, key, value in sends:
-            await topic.send(key=key, value=value)
+        await self.sender.send(sends)
 
     async def _take(self, msg: Record) -> None:
         self.counts.count_in()
@@ -165,7 +166,7 @@ class JourneyStage:
             if hops < MAX_ALIAS_HOPS:
                 forward = {"kind": "touch", "to": alias, "hops": hops + 1}
                 forward["record"] = base64.b64encode(value).decode()
-                self._emit(self.handoff, alias.encode(), json.dumps(forward).encode())
+                self._emit(self.topics.journey_handoff, alias.encode(), json.dumps(forward).encode())
                 return
             log.warning("alias chain from %s longer than %d hops; folding here", person_id, hops)
         if self.privacy is not None and self.privacy.drops((person_id, touch.person_id), touch.identifiers):
@@ -194,7 +195,7 @@ class JourneyStage:
         self._due(partition).set(loser, None)
         if stored is not None:
             absorb = {"kind": "absorb", "from": loser, "to": survivor, "state": stored}
-            self._emit(self.handoff, survivor.encode(), json.dumps(absorb).encode())
+            self._emit(self.topics.journey_handoff, survivor.encode(), json.dumps(absorb).encode())
 
     async def _on_handoff(self, message: dict[str, Any], partition: int) -> None:
         hops = int(message.get("hops", 0))
@@ -209,7 +210,7 @@ class JourneyStage:
         if alias is not None:  # the survivor was merged away since: pass it on
             if hops < MAX_ALIAS_HOPS and alias != message["from"]:
                 onward = {**message, "to": alias, "hops": hops + 1}
-                self._emit(self.handoff, alias.encode(), json.dumps(onward).encode())
+                self._emit(self.topics.journey_handoff, alias.encode(), json.dumps(onward).encode())
                 return
             log.warning(
                 "merge of %s into %s meets an alias cycle; %s keeps it",
@@ -238,7 +239,7 @@ class JourneyStage:
         await self._publish("journeys", JOURNEY_NAME, key, out.journeys)
         await self._publish("alerts", ALERT_NAME, key, out.alerts)
         for kind, value in out.new_identifiers:
-            self._emit(self.index_topic, f"{kind}:{value}".encode(), key)
+            self._emit(self.topics.journey_index, f"{kind}:{value}".encode(), key)
 
     async def _publish(self, output: str, name: str, key: bytes, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
