@@ -16,7 +16,8 @@ persons table behind a write-back cache (:mod:`streams.journeys.person_cache`: o
 and batch, one write per changed person). Outputs are collected in order and handed to the
 producer after the table writes, as one record batch run per topic partition
 (:class:`streams.batch_send.BatchSender`); the batch's offsets are released for commit only then
-(:class:`streams.faust_batch.HeldAcks`).
+(:class:`streams.faust_batch.HeldAcks`). The ``index`` agent works in batches the same way: one
+write per identifier and batch (:class:`streams.writeback.WriteBack`).
 
 Time: each partition's stream time (newest event time consumed) is its watermark, and a
 :class:`DueIndex` per partition remembers which person needs a tick when. Only persons of the
@@ -51,6 +52,7 @@ from streams.journeys.stage import Emitted, PersonStage, on_merge, on_tick, on_t
 from streams.journeys.timeline import to_ms
 from streams.journeys.touch import touch_from_resolved
 from streams.privacy.stage_hooks import JourneyPrivacy
+from streams.writeback import WriteBack
 
 log = logging.getLogger(__name__)
 STAGE = "journeys"
@@ -149,11 +151,19 @@ class JourneyStage:
             self.counts.count_dead_letter(exc)
 
     async def _index(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            key = event.message.key.decode()
-            if self.privacy is not None and self.privacy.index(self.index, key, event.value):
-                continue
-            self.index[key] = event.value.decode()
+        async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
+            held = HeldAcks(events)  # committable once the table writes are queued
+            for group in by_partition(events):
+                with event_context(group[-1]):  # each partition's keys to its changelog partition
+                    self._index_partition(group)
+            held.release()
+
+    def _index_partition(self, group: list[Any]) -> None:
+        """One partition's ``journeys.index`` events, in order, each identifier written once."""
+        index = WriteBack(self.index)
+        for event in group:
+            index_event(index, event.message.key.decode(), event.value, self.privacy)
+        index.flush()
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -293,6 +303,13 @@ class JourneyStage:
         if "alias" in stored:
             return str(stored["alias"])
         return PersonStage.load(person_id, stored).card()
+
+
+def index_event(index: Any, key: str, value: bytes, privacy: JourneyPrivacy | None) -> None:
+    """One ``journeys.index`` message into the identifier table (or a store in front of it)."""
+    if privacy is not None and privacy.index(index, key, value):
+        return
+    index[key] = value.decode()
 
 
 def by_partition(events: Iterable[Any]) -> list[list[Any]]:
