@@ -51,6 +51,7 @@ from streams.journeys.person_cache import PersonCache
 from streams.journeys.stage import Emitted, PersonStage, on_merge, on_tick, on_touch
 from streams.journeys.timeline import to_ms
 from streams.journeys.touch import touch_from_resolved
+from streams.json_table import JsonValues
 from streams.privacy.stage_hooks import JourneyPrivacy
 from streams.writeback import WriteBack
 
@@ -89,7 +90,10 @@ class JourneyStage:
             "dead": topics.dead_letters,
         }
         json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
-        self.persons = app.Table("journey-persons", schema=json_schema)
+        raw_values: Any = faust.Schema(key_serializer="json", value_serializer="raw")
+        # Values dumped once by JsonValues, not twice by Faust (store and changelog): same bytes.
+        # (A table's store takes its serializers from key_type/value_type, its changelog from schema.)
+        self.persons = JsonValues(app.Table("journey-persons", schema=raw_values, value_type=bytes))
         self.index = app.Table("journey-index", schema=json_schema)
         self.watermarks: dict[int, int] = {}
         self.store = PersonCache(self.persons)  # the batch's view of the persons table
