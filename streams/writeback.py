@@ -62,6 +62,11 @@ class WriteBack:
     def dirty(self) -> int:
         return len(self._dirty)
 
+    @property
+    def cached(self) -> int:
+        """Keys held (read or written), for a caller that keeps the cache from batch to batch."""
+        return len(self._cache)
+
     def flush(self) -> int:
         """Write every key changed since the last flush once (sorted: deterministic); returns how many."""
         written = 0

@@ -12,8 +12,9 @@ the continuity API finds a card by any identifier the person has shown.
 Batches: the ``journeys`` agent takes up to :data:`BATCH_MAX` events at a time and works each
 partition's events in order, as one event at a time would, with that partition's event current
 (:func:`streams.faust_batch.event_context`: table writes go to its changelog partition) and the
-persons table behind a write-back cache (:mod:`streams.journeys.person_cache`: one load per person
-and batch, one write per changed person). Outputs are collected in order and handed to the
+persons table behind a write-back cache (:mod:`streams.journeys.person_cache`: one write per
+changed person and batch; kept from batch to batch until a rebalance, so a person is loaded from
+the table once, not once per batch). Outputs are collected in order and handed to the
 producer after the table writes, as one record batch run per topic partition
 (:class:`streams.batch_send.BatchSender`); the batch's offsets are released for commit only then
 (:class:`streams.faust_batch.HeldAcks`). The ``index`` agent works in batches the same way: one
@@ -63,6 +64,7 @@ ALERT_NAME = "io.omnijourney.Alert"
 RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
 MAX_ALIAS_HOPS = 20
 BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
+CACHED_PERSONS = 5_000  # persons (and aliases) a partition's cache keeps between batches at most
 
 
 class JourneyStage:
@@ -100,6 +102,8 @@ class JourneyStage:
         self.sends: list[Output] = []  # the batch's outputs, in the order the steps produced them
         self.sender = BatchSender(app)
         self.dues: dict[int, tuple[int, DueIndex]] = {}
+        self.caches: dict[int, tuple[int, PersonCache]] = {}  # partition -> (generation, its persons)
+        self.unfinished = False  # a batch started and not done (it failed): its caches are dropped
         self.counts = metrics.StageMetrics(STAGE)
         name = app.conf.id
         source = app.topic(topics.resolved, topics.identity_changes, topics.journey_handoff, **raw)
@@ -111,20 +115,40 @@ class JourneyStage:
     async def _journeys(self, stream: faust.StreamT[bytes]) -> None:
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
             held, self.sends = HeldAcks(events), []  # no output of an earlier, failed batch goes out
+            self._begin_batch()
             for group in by_partition(events):
                 with event_context(group[-1]):  # table reads and writes of this partition's persons
                     await self._work_partition(group)
             await self._send_all()
             held.release()
+            self.unfinished = False
+
+    def _begin_batch(self) -> None:
+        """A batch starts. If the last one never finished (it failed), the persons it changed may
+        hold steps that were never written back: every cache starts anew from the table."""
+        if self.unfinished:
+            self.caches.clear()
+        self.unfinished = True
 
     async def _work_partition(self, group: list[Any]) -> None:
-        """One partition's events of a batch, in order, through a fresh write-back cache (the
-        table may have changed between batches: a rebalance), written back at the end."""
-        self.store = PersonCache(self.persons)
+        """One partition's events of a batch, in order, through its write-back cache, written back
+        at the end."""
+        self.store = self._persons(group[0].message.partition)
         for event in group:
             for record in await records_of(event, self.gaps):
                 await self._take(record)
         self.store.flush()
+
+    def _persons(self, partition: int) -> PersonCache:
+        """The partition's write-back cache, kept from batch to batch: a person is loaded from the
+        table once, not once per batch. Everything in it was written back at the end of the last
+        batch, and only this worker writes the partition's persons while it owns the partition:
+        it starts empty after a rebalance (as :meth:`_due` does) and when it holds too many."""
+        generation = int(self.app.consumer_generation_id or 0)
+        held = self.caches.get(partition)
+        if held is None or held[0] != generation or held[1].cached > CACHED_PERSONS:
+            held = self.caches[partition] = (generation, PersonCache(self.persons))
+        return held[1]
 
     def _emit(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Collect one output; :meth:`_send_all` hands them to the producer after the table writes."""

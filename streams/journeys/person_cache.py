@@ -1,11 +1,13 @@
-"""A write-back cache over the ``journey-persons`` table, for the length of one batch.
+"""A write-back cache over the ``journey-persons`` table, written back at the end of every batch.
 
 Writing a person's whole state to the table after every event costs a JSON dump and a changelog
 message per event, about as much as the step itself. A batch instead loads each person from the
 table once, keeps the :class:`PersonStage` it works on here (so the steps of one person in one
 batch see each other's changes, as they did through the table), and :meth:`PersonCache.flush`
 dumps and writes each changed person once when the batch is done -- before the batch's outputs
-are sent and its offsets may be committed, as the per-event writes were.
+are sent and its offsets may be committed, as the per-event writes were. The agent keeps the
+cache of a partition from one batch to the next (everything in it is written back by then), so
+the next batch finds its persons loaded; it starts a new one after a rebalance.
 
 The table holds three kinds of entry, all kept here with their meaning: a full state (a dict,
 held as a loaded :class:`PersonStage` once a step asks for it), ``{"alias": survivor}`` for a

@@ -4,10 +4,19 @@ person and batch, aliases and erasures kept, and the same results as a dump/load
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from streams.journeys.agent import by_partition
+import faust
+import pytest
+
+from schemas.codec import Codec
+from schemas.topics import TopicNames
+from streams.gaps import GapFiller
+from streams.journeys import agent
+from streams.journeys.agent import JourneyStage, by_partition
 from streams.journeys.person_cache import PersonCache
 from streams.journeys.stage import Emitted, PersonStage, on_tick, on_touch
 from streams.journeys.timeline import to_ms
@@ -141,3 +150,42 @@ def test_a_batch_is_grouped_by_partition_in_consumption_order() -> None:
         [(0, 1), (0, 4)],
         [(2, 3)],
     ]
+
+
+def journey_stage(tmp_path: Path) -> JourneyStage:
+    """The stage on a Faust app that is never started (no broker is contacted)."""
+    app = faust.App(
+        f"j{uuid.uuid4().hex[:8]}", broker="kafka://127.0.0.1:1", datadir=str(tmp_path), autodiscover=False
+    )
+    return JourneyStage(app, TopicNames("t."), Codec(), GapFiller({}, "g"))
+
+
+def test_a_partition_keeps_its_cache_from_batch_to_batch_until_a_rebalance(tmp_path: Path) -> None:
+    stage = journey_stage(tmp_path)
+    first = stage._persons(0)
+    assert stage._persons(0) is first  # the next batch finds the persons the last one loaded
+    assert stage._persons(1) is not first  # one cache per partition
+    stage.app.consumer_generation_id = 7  # a rebalance: another worker may have changed them
+    assert stage._persons(0) is not first
+
+
+def test_a_cache_that_grew_too_large_starts_afresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "CACHED_PERSONS", 2)
+    stage = journey_stage(tmp_path)
+    cache = stage._persons(0)
+    for person in ("a", "b"):
+        cache.put(person, PersonStage.new(person))
+    assert stage._persons(0) is cache
+    cache.put("c", PersonStage.new("c"))
+    assert stage._persons(0) is not cache
+
+
+def test_after_a_failed_batch_every_cache_starts_afresh(tmp_path: Path) -> None:
+    stage = journey_stage(tmp_path)
+    stage._begin_batch()
+    cache = stage._persons(0)
+    stage.unfinished = False  # the batch went through to its release
+    stage._begin_batch()
+    assert stage._persons(0) is cache
+    stage._begin_batch()  # the last batch never finished: its steps may not be in the table
+    assert stage._persons(0) is not cache
