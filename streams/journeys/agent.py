@@ -166,11 +166,11 @@ class JourneyStage:
             await self.privacy.ready()
         try:
             if msg.topic == self.topics.journey_handoff:
-                await self._on_handoff(json.loads(msg.value), msg.partition)
+                self._on_handoff(json.loads(msg.value), msg.partition)
             elif msg.topic == self.topics.identity_changes:
-                await self._on_change(self.codec.decode(msg.value).record, msg.partition)
+                self._on_change(self.codec.decode(msg.value).record, msg.partition)
             else:
-                await self._on_resolved(msg.value, msg.partition)
+                self._on_resolved(msg.value, msg.partition)
         except OmnijourneyError as exc:
             exc.at(msg.topic, msg.partition, msg.offset)
             record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
@@ -195,7 +195,7 @@ class JourneyStage:
 
     # -- steps ------------------------------------------------------------------------------------
 
-    async def _on_resolved(self, value: bytes, partition: int, hops: int = 0, to: str | None = None) -> None:
+    def _on_resolved(self, value: bytes, partition: int, hops: int = 0, to: str | None = None) -> None:
         record = self.codec.decode(value).record
         touch = touch_from_resolved(record)
         person_id = to or touch.person_id
@@ -213,10 +213,10 @@ class JourneyStage:
             touch = dataclasses.replace(touch, person_id=person_id)
         watermark = self._advance_watermark(partition, to_ms(touch.event_time))
         stage = self.store.stage(person_id) or PersonStage.new(person_id)
-        await self._settle(stage, on_touch(stage, touch, watermark, _now(), self.cfg), partition)
-        await self._tick(partition)
+        self._settle(stage, on_touch(stage, touch, watermark, _now(), self.cfg), partition)
+        self._tick(partition)
 
-    async def _on_change(self, record: dict[str, Any], partition: int) -> None:
+    def _on_change(self, record: dict[str, Any], partition: int) -> None:
         if record["kind"] == "erasure" and self.privacy is not None:
             if self.privacy.erase(self.store, record["person_id"]):
                 self._due(partition).set(record["person_id"], None)
@@ -235,11 +235,11 @@ class JourneyStage:
             absorb = {"kind": "absorb", "from": loser, "to": survivor, "state": stored}
             self._emit(self.topics.journey_handoff, survivor.encode(), json.dumps(absorb).encode())
 
-    async def _on_handoff(self, message: dict[str, Any], partition: int) -> None:
+    def _on_handoff(self, message: dict[str, Any], partition: int) -> None:
         hops = int(message.get("hops", 0))
         if message["kind"] == "touch":
             to = message.get("to")
-            await self._on_resolved(base64.b64decode(message["record"]), partition, hops, to)
+            self._on_resolved(base64.b64decode(message["record"]), partition, hops, to)
             return
         survivor_id = str(message["to"])
         if self.privacy is not None and self.privacy.drops((survivor_id, str(message["from"]))):
@@ -258,28 +258,28 @@ class JourneyStage:
             )
         loser = PersonStage.load(message["from"], message["state"])
         survivor = self.store.stage(survivor_id) or PersonStage.new(survivor_id)
-        await self._settle(survivor, on_merge(survivor, loser, _now(), self.cfg), partition)
+        self._settle(survivor, on_merge(survivor, loser, _now(), self.cfg), partition)
 
-    async def _tick(self, partition: int) -> None:
+    def _tick(self, partition: int) -> None:
         watermark = self.watermarks[partition]
         for person_id in self._due(partition).pop_due(watermark):
             stage = self.store.stage(person_id)
             if stage is None:
                 continue
-            await self._settle(stage, on_tick(stage, watermark, _now(), self.cfg), partition)
+            self._settle(stage, on_tick(stage, watermark, _now(), self.cfg), partition)
 
-    async def _settle(self, stage: PersonStage, out: Emitted, partition: int) -> None:
+    def _settle(self, stage: PersonStage, out: Emitted, partition: int) -> None:
         person_id = stage.journey.person_id
         self.store.put(person_id, stage)
         self._due(partition).set(person_id, stage.next_due_ms(self.cfg))
         key = person_id.encode()
-        await self._publish("sessions", SESSION_NAME, key, out.sessions)
-        await self._publish("journeys", JOURNEY_NAME, key, out.journeys)
-        await self._publish("alerts", ALERT_NAME, key, out.alerts)
+        self._publish("sessions", SESSION_NAME, key, out.sessions)
+        self._publish("journeys", JOURNEY_NAME, key, out.journeys)
+        self._publish("alerts", ALERT_NAME, key, out.alerts)
         for kind, value in out.new_identifiers:
             self._emit(self.topics.journey_index, f"{kind}:{value}".encode(), key)
 
-    async def _publish(self, output: str, name: str, key: bytes, records: Iterable[dict[str, Any]]) -> None:
+    def _publish(self, output: str, name: str, key: bytes, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
             self._emit(self.outputs[output], key, self.codec.encode(name, record))
             self.counts.count_out(output)
