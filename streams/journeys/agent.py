@@ -64,7 +64,7 @@ ALERT_NAME = "io.omnijourney.Alert"
 RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
 MAX_ALIAS_HOPS = 20
 BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
-CACHED_PERSONS = 5_000  # persons (and aliases) a partition's cache keeps between batches at most
+CACHED_PERSONS = 2_000  # persons a partition's cache keeps between batches at most (~12 KiB each loaded)
 
 
 class JourneyStage:
