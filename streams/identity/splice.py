@@ -18,7 +18,7 @@ import datetime as dt
 
 from schemas.codec import HEADER_LEN, SINGLE_OBJECT_MAGIC, Codec
 from streams.identity.protocol import Resolution
-from streams.identity.touchpoints import RESOLVED_NAME, TOUCHPOINT_NAME
+from streams.identity.touchpoints import RESOLVED_NAME, TOUCHPOINT_NAME, resolved_record_of
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -77,14 +77,8 @@ class ResolvedEncoder:
         now = dt.datetime.now(dt.UTC) if now is None else now
         if self.codec.confluent is not None or value[:HEADER_LEN] != self._touchpoint:
             self.encoded += 1
-            record = {
-                "person_id": person_id,
-                "resolved_at": now,
-                "source_topic": topic,
-                "source_partition": partition,
-                "source_offset": offset,
-                "touchpoint": self.codec.decode(value).record,
-            }
+            record = resolved_record_of(self.codec, person_id, value, topic, partition, offset)
+            record["resolved_at"] = now
             return self.codec.encode(RESOLVED_NAME, record)
         self.spliced += 1
         head = b"".join(

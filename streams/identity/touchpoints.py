@@ -62,14 +62,21 @@ def observe(
 def resolved_record(codec: Codec, resolution: Resolution) -> dict[str, Any]:
     """The ResolvedTouchpoint record for a resolution (its payload is what :func:`observe` packed)."""
     payload = resolution.payload
-    touchpoint = codec.decode(base64.b64decode(payload["v"])).record
+    value = base64.b64decode(payload["v"])
+    return resolved_record_of(codec, resolution.person_id, value, payload["t"], payload["p"], payload["o"])
+
+
+def resolved_record_of(
+    codec: Codec, person_id: str, value: bytes, topic: str, partition: int, offset: int
+) -> dict[str, Any]:
+    """The ResolvedTouchpoint record for a touchpoint's bytes as read and its person."""
     return {
-        "person_id": resolution.person_id,
+        "person_id": person_id,
         "resolved_at": dt.datetime.now(dt.UTC),
-        "source_topic": payload["t"],
-        "source_partition": payload["p"],
-        "source_offset": payload["o"],
-        "touchpoint": touchpoint,
+        "source_topic": topic,
+        "source_partition": partition,
+        "source_offset": offset,
+        "touchpoint": codec.decode(value).record,
     }
 
 
