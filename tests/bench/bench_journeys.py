@@ -142,6 +142,7 @@ def latency(args: argparse.Namespace, base: Path) -> list[dict[str, Any]]:
         result: Latency = measure_card_latency(
             corner, payloads, rate=args.rate, seconds=args.seconds, sample_every=args.sample_every,
             poll_ms=args.poll_ms, py_spy=args.py_spy / "pipeline.txt" if args.py_spy else None,
+            split=args.split,
         )  # fmt: skip
     finally:
         corner.remove()
@@ -173,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="latency: how long")
     parser.add_argument("--sample-every", type=int, default=50, help="latency: every n-th event is a sample")
     parser.add_argument("--poll-ms", type=float, default=10.0, help="latency: card poll interval")
+    parser.add_argument(
+        "--split", action="store_true", help="latency: identity and journeys in two workers, not one"
+    )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)

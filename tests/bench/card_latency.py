@@ -260,13 +260,22 @@ def measure_card_latency(
     warmup: int = 500,
     drain_s: float = 15.0,
     py_spy: Path | None = None,
+    split: bool = False,
 ) -> Latency:
-    """Run the pipeline worker on ``corner`` and measure (see the module docstring)."""
+    """Run the pipeline on ``corner`` and measure (see the module docstring).
+
+    ``split``: the identity stage and the journey stage each in a worker of its own (two
+    processes, as an operator scales them apart) instead of both in one worker.
+    """
     total_events = int(rate * seconds)
     if len(payloads) < warmup + total_events:
         raise ValueError(f"{len(payloads)} events given, {warmup + total_events} needed")
     settings = corner_settings(corner)
-    worker = start_stage_worker(corner, "pipeline", stages="identity,journeys", identity_stage="strongest")
+    if split:
+        start_stage_worker(corner, "identity", stages="identity", identity_stage="strongest")
+        worker = start_stage_worker(corner, "journeys", stages="journeys")
+    else:
+        worker = start_stage_worker(corner, "pipeline", stages="identity,journeys", identity_stage="strongest")
     config = producer_config(settings)
     preparer = EventPreparer(config)
     poller = CardPoller(
