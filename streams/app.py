@@ -6,7 +6,7 @@ import faust
 
 from producers.pii import PiiHasher
 from schemas.codec import Codec
-from streams import faust_fixes, faust_partitions_fix
+from streams import faust_fetch_wait, faust_fixes, faust_partitions_fix
 from streams.crash_policy import exit_on_agent_crash
 from streams.gaps import GapFiller, TailSweeper
 from streams.identity import agent as stitching_agent
@@ -58,6 +58,7 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
+    faust_fetch_wait.configure(app, settings.consumer_fetch_max_wait_ms)
     gaps = GapFiller(settings.kafka_client_config(), settings.app_id)
     TailSweeper(settings.kafka_client_config(), settings.app_id).register(app)  # see streams.gaps
     stages = set(settings.stages.split(","))

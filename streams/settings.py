@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         description="how long the worker's producer waits to fill a batch: one request per message "
         "(0) costs the stages more CPU in socket writes than the few milliseconds of latency",
     )
+    consumer_fetch_max_wait_ms: int = Field(
+        20,
+        ge=1,
+        le=1500,
+        description="how long the broker may hold a worker's fetch while none of its partitions has "
+        "new data: Faust's 1,500 ms stalls busy topics behind quiet ones (see streams.faust_fetch_wait)",
+    )
     stages: str = Field(
         "identity,journeys",
         pattern=r"^(identity|journeys)(,(identity|journeys))?$",

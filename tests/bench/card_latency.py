@@ -275,7 +275,9 @@ def measure_card_latency(
         start_stage_worker(corner, "identity", stages="identity", identity_stage="strongest")
         worker = start_stage_worker(corner, "journeys", stages="journeys")
     else:
-        worker = start_stage_worker(corner, "pipeline", stages="identity,journeys", identity_stage="strongest")
+        worker = start_stage_worker(
+            corner, "pipeline", stages="identity,journeys", identity_stage="strongest"
+        )
     config = producer_config(settings)
     preparer = EventPreparer(config)
     poller = CardPoller(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import faust
 import pytest
 
 from schemas.errors import ConfigError
+from streams import faust_fetch_wait
 from streams.app import create_app
 from streams.settings import load_settings
 from streams.wiring import broker_credentials
@@ -113,3 +115,19 @@ def test_brokers_accept_kafka_scheme_and_spaces() -> None:
 def test_a_workers_producer_lingers_as_set(tmp_path: Path, env: dict[str, str], linger_s: float) -> None:
     app = create_app(load_settings({"OMNIJOURNEY_DATA_DIR": str(tmp_path), **env}))
     assert app.conf.producer_linger == linger_s
+
+
+@pytest.mark.parametrize(
+    ("env", "wait_ms"), [({}, 20), ({"OMNIJOURNEY_CONSUMER_FETCH_MAX_WAIT_MS": "250"}, 250)]
+)
+def test_a_workers_consumer_fetch_waits_as_set_not_faust_s_1500_ms(
+    tmp_path: Path, env: dict[str, str], wait_ms: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(load_settings({"OMNIJOURNEY_DATA_DIR": str(tmp_path), **env}))
+    built = SimpleNamespace(_fetch_max_wait_ms=1500)  # as Faust 0.15.3 builds its worker consumer
+    monkeypatch.setattr(faust_fetch_wait, "_ORIGINAL", lambda thread, transport: built)
+    thread = SimpleNamespace(app=app)
+    assert faust_fetch_wait._create_worker_consumer(thread, None)._fetch_max_wait_ms == wait_ms
+    other = SimpleNamespace(app=faust.App("unconfigured", autodiscover=False))  # keeps Faust's wait
+    built._fetch_max_wait_ms = 1500
+    assert faust_fetch_wait._create_worker_consumer(other, None)._fetch_max_wait_ms == 1500
