@@ -6,7 +6,7 @@ import faust
 
 from producers.pii import PiiHasher
 from schemas.codec import Codec
-from streams import faust_fetch_wait, faust_fixes, faust_partitions_fix
+from streams import faust_fetch_wait, faust_fixes, faust_partitions_fix, gc_pacing
 from streams.crash_policy import exit_on_agent_crash
 from streams.gaps import GapFiller, TailSweeper
 from streams.identity import agent as stitching_agent
@@ -87,6 +87,7 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
     register_erasure(app, settings.topics, codec, guard, token, lookup)  # POST /privacy/erase
     exit_on_agent_crash(app)  # a crashed agent ends the worker (exit 70) instead of a silent zombie
     register_metrics_page(app)
+    gc_pacing.register(app, settings.gc_full_collect_s)  # full GC pauses at a chosen rate only
 
     @app.page("/health")
     async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

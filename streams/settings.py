@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="how long the broker may hold a worker's fetch while none of its partitions has "
         "new data: Faust's 1,500 ms stalls busy topics behind quiet ones (see streams.faust_fetch_wait)",
     )
+    gc_full_collect_s: float = Field(
+        600.0,
+        ge=0,
+        description="how often a worker runs a full garbage collection; in between, long-lived state "
+        "is frozen so collections skip it (0: CPython's own schedule; see streams.gc_pacing)",
+    )
     stages: str = Field(
         "identity,journeys",
         pattern=r"^(identity|journeys)(,(identity|journeys))?$",
