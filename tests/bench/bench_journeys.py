@@ -142,7 +142,7 @@ def latency(args: argparse.Namespace, base: Path) -> list[dict[str, Any]]:
         result: Latency = measure_card_latency(
             corner, payloads, rate=args.rate, seconds=args.seconds, sample_every=args.sample_every,
             poll_ms=args.poll_ms, py_spy=args.py_spy / "pipeline.txt" if args.py_spy else None,
-            split=args.split,
+            split=args.split, settle_s=args.settle_s,
         )  # fmt: skip
     finally:
         corner.remove()
@@ -157,6 +157,7 @@ def latency(args: argparse.Namespace, base: Path) -> list[dict[str, Any]]:
         transport_p50_ms=round(t50, 1), max_ms=round(max(result.card_ms, default=0), 1),
         samples=result.samples, samples_never_shown=result.unseen, p99_is_lower_bound=result.unseen > 0,
         rate=args.rate, produce_rate=round(result.produce_rate, 1), poll_ms=args.poll_ms,
+        settle_s=args.settle_s, split=args.split,
         card_requests_per_s=round(result.requests / max(result.seconds, 1e-9), 1), goal_p99_ms=GOAL_P99_MS,
     )  # fmt: skip
     return [
@@ -176,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-ms", type=float, default=10.0, help="latency: card poll interval")
     parser.add_argument(
         "--split", action="store_true", help="latency: identity and journeys in two workers, not one"
+    )
+    parser.add_argument(
+        "--settle-s", type=float, default=2.0, help="latency: seconds of paced sending before sampling"
     )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")

@@ -4,7 +4,9 @@ Used by ``bench_journeys``. One worker runs the whole stream pipeline (``OMNIJOU
 identity,journeys``, strongest identity stage) on fresh topics. After a warm-up, the simulator's
 valid events are sent through the producer SDK at ``rate`` events/s for ``seconds``, each stamped
 with the wall clock as its event time. The first event with a customer_id at or after every
-``sample_every``-th event is a sample (see :func:`_sample` for why a customer_id):
+``sample_every``-th event is a sample (see :func:`_sample` for why a customer_id), from ``settle_s``
+seconds into the paced sending on (the rate is steady by then: the stages have left the warm-up
+burst behind and their caches hold the customers that recur):
 
 - card: a poller thread asks ``GET /continuity/customer_id/{value}`` (bearer token from the
   settings) for the sample's customer until the card's ``last_touchpoints[channel]`` is at or
@@ -233,6 +235,7 @@ def _send_paced(
     rate: int,
     sample_every: int,
     take: Callable[[dict[str, Any], int], Sample | None],
+    settle_s: float = 0.0,
 ) -> float:
     """Send at ``rate`` events/s, each stamped now; returns the seconds it took."""
     start, want = time.perf_counter(), False
@@ -242,7 +245,7 @@ def _send_paced(
             time.sleep(wait)
         event_time, event_ms = _now_ms()
         event = {**payload, "event_time": event_time}
-        want = want or i % sample_every == 0
+        want = want or (i % sample_every == 0 and i >= settle_s * rate)
         if want and take(event, event_ms) is not None:
             want = False
         producer.send(event)
@@ -261,6 +264,7 @@ def measure_card_latency(
     drain_s: float = 15.0,
     py_spy: Path | None = None,
     split: bool = False,
+    settle_s: float = 2.0,
 ) -> Latency:
     """Run the pipeline on ``corner`` and measure (see the module docstring).
 
@@ -307,7 +311,7 @@ def measure_card_latency(
             spy = start_py_spy(worker, py_spy) if py_spy else None
             log(f"card latency: sending {total_events:,} events at {rate:,}/s")
             elapsed = _send_paced(
-                producer, payloads[warmup : warmup + total_events], rate, sample_every, take
+                producer, payloads[warmup : warmup + total_events], rate, sample_every, take, settle_s
             )
             producer.flush(30)
         deadline = time.monotonic() + drain_s
