@@ -32,6 +32,8 @@ from faust.streams import _current_event
 from mode.utils.aiter import aiter
 from mode.utils.futures import notify
 
+BATCH_MAX = 500  # events a stage's batch holds at most
+BATCH_WITHIN = 0.05  # seconds a batch waits at most after its first event
 BATCH_IDLE = 0.002  # seconds without a new event after which a batch is handed over as it is
 CACHE_LIMIT = 200_000  # keys remembered by KeyPartitions before it starts afresh
 

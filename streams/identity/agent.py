@@ -24,7 +24,7 @@ from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams import metrics
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
-from streams.faust_batch import HeldAcks, KeyPartitions, event_context, take_events
+from streams.faust_batch import BATCH_MAX, BATCH_WITHIN, HeldAcks, KeyPartitions, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
 from streams.identity.batch import Item, Outputs, run_partition
 from streams.identity.guards import DEFAULT_POLICY, IdentityPolicy
@@ -39,7 +39,6 @@ from streams.identity.writeback import BatchState
 from streams.privacy.stage_hooks import IdentityPrivacy
 
 STAGE = "identity"
-BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
 IdentityPrivacyHooks = Callable[[faust.TopicT], IdentityPrivacy]  # given the routing topic
 
 

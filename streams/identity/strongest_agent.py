@@ -23,14 +23,13 @@ from schemas.topics import TopicNames
 from sinks.suppressions import SuppressionList
 from streams import metrics
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
-from streams.faust_batch import HeldAcks, take_events
+from streams.faust_batch import BATCH_MAX, BATCH_WITHIN, HeldAcks, take_events
 from streams.gaps import GapFiller, Record, records_of
 from streams.identity.resolve import identify
 from streams.identity.splice import ResolvedEncoder
 from streams.privacy.guard import PrivacyGuard
 
 STAGE = "identity"
-BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
 Outgoing = list[tuple[faust.TopicT, bytes | None, bytes]]  # (topic, key, value) to send, in order
 
 

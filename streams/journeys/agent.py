@@ -44,7 +44,7 @@ from schemas.topics import TopicNames
 from streams import metrics
 from streams.batch_send import BatchSender, Output
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
-from streams.faust_batch import HeldAcks, event_context, take_events
+from streams.faust_batch import BATCH_MAX, BATCH_WITHIN, HeldAcks, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
 from streams.journeys.journey_config import DEFAULT_CONFIG, JourneyConfig
 from streams.journeys.journey_driver import DueIndex
@@ -63,7 +63,6 @@ SESSION_NAME = "io.omnijourney.Session"
 ALERT_NAME = "io.omnijourney.Alert"
 RESOLVED_NAME = "io.omnijourney.ResolvedTouchpoint"
 MAX_ALIAS_HOPS = 20
-BATCH_MAX, BATCH_WITHIN = 500, 0.05  # events a batch takes at most, seconds it waits for more
 CACHED_PERSONS = 2_000  # persons a partition's cache keeps between batches at most (~12 KiB each loaded)
 
 

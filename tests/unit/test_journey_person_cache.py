@@ -26,11 +26,17 @@ from tests.unit.journey_sim import simulated_touches
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 
-def test_a_person_is_read_once_and_written_once_per_batch() -> None:
-    table = CountingTable({"p": PersonStage.new("p").dump()})
+def loaded(person: str) -> tuple[CountingTable, PersonCache, PersonStage]:
+    """A table holding one new person, a cache over it, and the person as the cache loaded it."""
+    table = CountingTable({person: PersonStage.new(person).dump()})
     cache = PersonCache(table)
-    first = cache.stage("p")
-    assert first is not None
+    stage = cache.stage(person)
+    assert stage is not None
+    return table, cache, stage
+
+
+def test_a_person_is_read_once_and_written_once_per_batch() -> None:
+    table, cache, first = loaded("p")
     first.recent.append("x")
     cache.put("p", first)
     second = cache.stage("p")
@@ -98,10 +104,7 @@ def test_a_person_erased_then_seen_again_in_the_batch_starts_afresh() -> None:
 
 
 def test_get_shows_a_loaded_state_as_the_table_would_hold_it() -> None:
-    table = CountingTable({"p": PersonStage.new("p").dump()})
-    cache = PersonCache(table)
-    stage = cache.stage("p")
-    assert stage is not None
+    _, cache, stage = loaded("p")
     stage.absorbed.append("m")
     cache.put("p", stage)
     assert cache.get("p") == stage.dump()
