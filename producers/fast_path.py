@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from producers.avro_writer import UnsupportedSchema, compile_writer
 from producers.fused import FALLBACK_ERRORS, RUNTIME, Fallback, FastPath, Generator, TextShape
 from producers.fused_identifiers import IdentifierRules
 from producers.inputs import CANONICAL_UUID_SHAPE, INPUT_CORE_SCHEMA, canonical_uuid
 from producers.pii import PiiHasher, normalise_email, normalise_hash, normalise_phone
 from producers.routing import KEY_PRIORITY
+from schemas.avro_writer import UnsupportedSchema, compile_writer
 from schemas.codec import Codec
 from schemas.errors import InvalidEventError, SchemaError
 from schemas.models import TOUCHPOINT_AVRO_NAME, Touchpoint

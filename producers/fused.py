@@ -1,7 +1,7 @@
 """One generated function that validates a touchpoint input dict and writes its Avro bytes in one pass.
 
 The SDK's authoritative path validates with pydantic (a fresh dict), hashes the identifiers, and then
-the generated writer of :mod:`producers.avro_writer` walks that dict again; together they cost
+the generated writer of :mod:`schemas.avro_writer` walks that dict again; together they cost
 several times what ``produce()`` costs. Here the Avro schema and the pydantic core schema of
 :class:`producers.inputs.TouchpointInput` are walked together, once, into the source of a single
 function that checks each value with exact type tests and the same constraints, and writes it in
@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from producers.avro_writer import (
+from producers.fused_identifiers import IdentifierRules, emit_identifiers
+from schemas.avro_writer import (
     _END14,
     _LENGTHS,
     _MID14,
@@ -36,7 +37,6 @@ from producers.avro_writer import (
     resolve,
     zigzag_varint,
 )
-from producers.fused_identifiers import IdentifierRules, emit_identifiers
 
 FastPath = Callable[[Any], tuple[str, bytes, bytes]]  # event -> (topic, key, value)
 # A validator function's shortcut: when an exact ``str``'s UTF-8 bytes, translated by ``table``,

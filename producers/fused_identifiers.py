@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from producers.avro_writer import _LENGTHS, _SMALL, UnsupportedSchema, avro_kind, resolve, zigzag_varint
+from schemas.avro_writer import _LENGTHS, _SMALL, UnsupportedSchema, avro_kind, resolve, zigzag_varint
 from schemas.errors import InvalidEventError
 
 if TYPE_CHECKING:

@@ -18,13 +18,13 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from producers.avro_writer import UnsupportedSchema, Writer, compile_writer
 from producers.config import ProducerConfig
 from producers.fast_path import always_slow, build_fast_path, framing_header, probe_records
 from producers.fused import FALLBACK_ERRORS, FastPath
 from producers.inputs import invalid_event, validate_raw
 from producers.pii import PiiHasher, normalise_hash
 from producers.routing import KEY_PRIORITY, channel_topics
+from schemas.avro_writer import UnsupportedSchema, Writer, compile_writer
 from schemas.codec import Codec
 from schemas.errors import InvalidEventError, SchemaError
 from schemas.models import TOUCHPOINT_AVRO_NAME, Touchpoint

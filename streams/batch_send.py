@@ -48,6 +48,10 @@ class BatchSender:
             await send_run(producer, topic, partition, records)
         return sent
 
+    async def send_to(self, topic: str, partition: int, records: list[tuple[bytes, bytes]]) -> int:
+        """Queue ``records`` for a partition the caller chose (in order); returns the batch count."""
+        return await send_run(self.app.producer._ensure_producer(), topic, partition, records)
+
     async def _partition_of(self, topic: str) -> KeyPartitions:
         found = self._partitions.get(topic)
         if found is None:

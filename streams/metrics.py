@@ -53,6 +53,13 @@ EVENTS_OUT = Counter(
     ["stage", "output"],
     registry=REGISTRY,
 )
+BATCHES = Counter(
+    "omnijourney_stage_batches",
+    "Batches a stage worked (events_in / batches: how many events a batch held on average; small "
+    "batches cost more CPU per event, see OMNIJOURNEY_CONSUMER_FETCH_MIN_BYTES).",
+    ["stage"],
+    registry=REGISTRY,
+)
 DEAD_LETTERS = Counter(
     "omnijourney_dead_letters",
     "Records a stage sent to the dead-letters topic, by error type.",
@@ -85,10 +92,14 @@ class StageMetrics:
     def __init__(self, stage: str) -> None:
         self.stage = stage
         self.events_in = EVENTS_IN.labels(stage)
+        self.batches = BATCHES.labels(stage)
         self._out: dict[str, Any] = {}
 
     def count_in(self, n: int = 1) -> None:
         self.events_in.inc(n)
+
+    def count_batch(self) -> None:
+        self.batches.inc()
 
     def count_out(self, output: str, n: int = 1) -> None:
         child = self._out.get(output)

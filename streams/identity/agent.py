@@ -9,7 +9,8 @@ Both work a batch at a time (``take_events``): the routing messages a batch send
 travel packed in one Kafka message (:mod:`streams.identity.wire`), those its own partition owns are
 handled at once in process (:mod:`streams.identity.batch`), each changed key is written to its
 table once per batch (:mod:`streams.identity.writeback`), and the batch's offsets are released for
-commit only once all of its outputs are handed to the producer (:mod:`streams.faust_batch`).
+commit only once all of its outputs are handed to the producer, as record batches per partition
+(:mod:`streams.batch_send`, :mod:`streams.faust_batch`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from schemas.codec import Codec
 from schemas.errors import OmnijourneyError
 from schemas.topics import TopicNames
 from streams import metrics
+from streams.batch_send import BatchSender, Output
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
 from streams.faust_batch import BATCH_MAX, BATCH_WITHIN, HeldAcks, KeyPartitions, event_context, take_events
 from streams.gaps import GapFiller, Record, records_of
@@ -60,8 +62,6 @@ def register(
     """
     source = app.topic(*topics.all_touchpoints, key_serializer="raw", value_serializer="raw")
     routing = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="json")
-    resolved = app.topic(topics.resolved, key_serializer="raw", value_serializer="raw")
-    changes = app.topic(topics.identity_changes, key_serializer="raw", value_serializer="raw")
     dead = app.topic(topics.dead_letters, key_serializer="raw", value_serializer="raw")
     json_schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
     identifiers = app.Table("identity-identifiers", schema=json_schema)
@@ -75,19 +75,28 @@ def register(
 
     partition_of = KeyPartitions(app, topics.identity_routing)
     resolved_value = ResolvedEncoder(codec)
-    routing_out = app.topic(topics.identity_routing, key_serializer="raw", value_serializer="raw")
+    sender = BatchSender(app)
 
     async def send(out: Outputs, counts: metrics.StageMetrics) -> None:
-        """Hand the batch's outputs to the producer (awaited: then its offsets may be committed)."""
+        """Hand the batch's outputs to the producer as record batches (awaited: then its offsets
+        may be committed); routing values go to the partition that owns their keys."""
         values = 0
         for partition, key, value in out.values():
-            await routing_out.send(key=key.encode(), value=value, partition=partition)
+            await sender.send_to(topics.identity_routing, partition, [(key.encode(), value)])
             values += 1
-        for resolution in out.resolved:
-            await resolved.send(key=resolution.person_id.encode(), value=resolved_value.encode(resolution))
-        for change in out.changes:
-            value = codec.encode(CHANGE_NAME, change_record(change))
-            await changes.send(key=change.person_id.encode(), value=value)
+        records: list[Output] = [
+            (topics.resolved, resolution.person_id.encode(), resolved_value.encode(resolution))
+            for resolution in out.resolved
+        ]
+        records += [
+            (
+                topics.identity_changes,
+                change.person_id.encode(),
+                codec.encode(CHANGE_NAME, change_record(change)),
+            )
+            for change in out.changes
+        ]
+        await sender.send(records)
         counts.count_out("routing", out.routed)
         counts.count_out("routing_values", values)  # Kafka messages: routing messages travel packed
         if out.resolved or out.changes:
@@ -113,6 +122,7 @@ def register(
         await partition_of.ready()
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
             held, out = HeldAcks(events), Outputs()
+            intake_counts.count_batch()
             for event in events:
                 for record in await records_of(event, gaps):
                     await take(record, out)
@@ -133,6 +143,7 @@ def register(
         await partition_of.ready()
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
             held, out = HeldAcks(events), Outputs()
+            route_counts.count_batch()
             by_partition: dict[int, list[Any]] = {}
             for event in events:
                 by_partition.setdefault(event.message.partition, []).append(event)

@@ -7,7 +7,8 @@ suppressed identifier, or whose person is suppressed, is dropped (counted, not d
 
 It works in batches like the stitching stage: the touchpoints of a batch are checked, their
 resolved records spliced from the bytes read (:mod:`streams.identity.splice`), handed to the
-producer, and only then are the batch's offsets released for commit.
+producer as record batches per partition (:mod:`streams.batch_send`), and only then are the
+batch's offsets released for commit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from schemas.models import IdentifierType
 from schemas.topics import TopicNames
 from sinks.suppressions import SuppressionList
 from streams import metrics
+from streams.batch_send import BatchSender, Output
 from streams.dead_letters import DEAD_LETTER_NAME, dead_letter
 from streams.faust_batch import BATCH_MAX, BATCH_WITHIN, HeldAcks, take_events
 from streams.gaps import GapFiller, Record, records_of
@@ -30,7 +32,7 @@ from streams.identity.splice import ResolvedEncoder
 from streams.privacy.guard import PrivacyGuard
 
 STAGE = "identity"
-Outgoing = list[tuple[faust.TopicT, bytes | None, bytes]]  # (topic, key, value) to send, in order
+Outgoing = list[Output]  # (topic name, key, value) to send, in order
 
 
 def names_suppressed(
@@ -48,9 +50,8 @@ def register(
     """Declare the stage's topics and agent on ``app``; returns the agent (``gaps``: see
     :mod:`streams.gaps`; ``privacy``: the worker's GDPR suppressions, None only in tests)."""
     source = app.topic(*topics.all_touchpoints, key_serializer="raw", value_serializer="raw")
-    resolved = app.topic(topics.resolved, key_serializer="raw", value_serializer="raw")
-    dead = app.topic(topics.dead_letters, key_serializer="raw", value_serializer="raw")
     counts = metrics.StageMetrics(STAGE)
+    sender = BatchSender(app)
     encoder = ResolvedEncoder(codec)
 
     def take(msg: Record, out: Outgoing) -> None:
@@ -60,14 +61,14 @@ def register(
         except OmnijourneyError as exc:
             exc.at(msg.topic, msg.partition, msg.offset)
             record = dead_letter(STAGE, exc, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
-            out.append((dead, msg.key, codec.encode(DEAD_LETTER_NAME, record)))
+            out.append((topics.dead_letters, msg.key, codec.encode(DEAD_LETTER_NAME, record)))
             counts.count_dead_letter(exc)
             return
         if privacy is not None and names_suppressed(privacy.list, person_id, identifiers):
             privacy.dropped(STAGE, "touchpoint", len(identifiers))
             return
         value = encoder.encode_value(person_id, msg.value or b"", msg.topic, msg.partition, msg.offset)
-        out.append((resolved, person_id.encode(), value))
+        out.append((topics.resolved, person_id.encode(), value))
         counts.count_out("resolved")
 
     async def identity(stream: faust.StreamT[bytes]) -> None:
@@ -75,11 +76,11 @@ def register(
             await privacy.ready()  # a replay from the start must not let an erased person through
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
             held, out = HeldAcks(events), Outgoing()
+            counts.count_batch()
             for event in events:
                 for record in await records_of(event, gaps):
                     take(record, out)
-            for topic, key, value in out:
-                await topic.send(key=key, value=value)
+            await sender.send(out)  # as record batches per partition (streams.batch_send)
             held.release()
 
     return app.agent(source, name=f"{app.conf.id}.identity")(identity)

@@ -114,6 +114,7 @@ class JourneyStage:
     async def _journeys(self, stream: faust.StreamT[bytes]) -> None:
         async for events in take_events(stream, BATCH_MAX, BATCH_WITHIN):
             held, self.sends = HeldAcks(events), []  # no output of an earlier, failed batch goes out
+            self.counts.count_batch()
             self._begin_batch()
             for group in by_partition(events):
                 with event_context(group[-1]):  # table reads and writes of this partition's persons

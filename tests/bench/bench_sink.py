@@ -45,10 +45,10 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from producers.avro_writer import compile_writer
 from producers.config import ProducerConfig
 from producers.prepare import EventPreparer
 from producers.simulator import simulate
+from schemas.avro_writer import compile_writer
 from schemas.codec import Codec
 from schemas.topics import TopicNames
 from sinks.avro_block import container, container_header, container_schema

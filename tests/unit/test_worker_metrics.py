@@ -32,7 +32,10 @@ def test_stage_counters_count_per_stage_and_output() -> None:
     counts.count_out("resolved", 3)
     counts.count_out("routing")
     counts.count_out("resolved")
+    counts.count_batch()
+    counts.count_batch()
     metrics.StageMetrics(stage).count_in()  # a second instance adds to the same series
+    assert sample("omnijourney_stage_batches_total", {"stage": stage}) == 2
     assert sample("omnijourney_stage_events_in_total", {"stage": stage}) == 6
     assert sample("omnijourney_stage_events_out_total", {"stage": stage, "output": "resolved"}) == 4
     assert sample("omnijourney_stage_events_out_total", {"stage": stage, "output": "routing"}) == 1

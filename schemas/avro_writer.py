@@ -1,15 +1,16 @@
-"""A fast Avro binary writer, generated from a parsed schema, for the producer's hot path.
+"""A fast Avro binary writer, generated from a parsed schema, for every encoder's hot path.
 
-fastavro's writer interprets the schema for every record; for the touchpoint schema that costs
-about 20 microseconds, more than validation, hashing and ``produce()`` together. Here the schema
-is turned once into the source of one Python function with every field access, union branch and
-enum lookup written out, which encodes the same record several times faster.
+fastavro's writer interprets the schema for every record: about 20 microseconds for a touchpoint,
+10 to 15 for a session or journey record, more than the rest of the producer SDK's work per event
+and a tenth of the journey stage's. Here the schema is turned once into the source of one Python
+function with every field access, union branch and enum lookup written out, which writes the
+same bytes three to five times faster.
 
-It is a cache, not a second codec: :class:`producers.sdk.TouchpointProducer` uses it only after
-checking that it writes exactly the bytes :class:`schemas.codec.Codec` writes for probe events,
-and falls back to the codec for any record it cannot write. Schema constructs it does not know
-(general unions, decimals, recursive types ...) raise :class:`UnsupportedSchema` at compile time
-and the codec is used throughout.
+It is a cache, not a second codec: :class:`schemas.codec.Codec` writes with it and hands any
+record it cannot write (a value of an unexpected type, a missing field) to fastavro, which then
+writes it or raises its precise error; the producer SDK checks it against the codec on probe
+events before use. Schema constructs it does not know (general unions, decimals, recursive types
+...) raise :class:`UnsupportedSchema` at compile time and fastavro is used throughout.
 """
 
 from __future__ import annotations
@@ -75,9 +76,12 @@ class _Generator:
     the value's first append instead of costing an append of its own.
     """
 
-    def __init__(self, named: Mapping[str, Any], plain: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, named: Mapping[str, Any], plain: frozenset[str] = frozenset(), strict: bool = False
+    ) -> None:
         self.named = named
         self.plain = plain  # records written field by field even when empty
+        self.strict = strict  # a record with a key its schema does not name is refused
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
         self.tables: dict[bytes, str] = {}
@@ -200,6 +204,9 @@ class _Generator:
             self.emit(indent + 1, f"a({prefix + empty!r})")
             self.emit(indent, "else:")
             indent += 1
+        if self.strict:  # as fastavro's strict_allow_default: no key the schema does not name
+            names = self.const(frozenset(field["name"] for field in schema["fields"]))
+            self.emit(indent, f"if not {names}.issuperset({expr}): raise ValueError('unknown field')")
         if prefix:
             self.emit(indent, f"a({prefix!r})")
         for field in schema["fields"]:
@@ -258,9 +265,13 @@ class _Generator:
 
 
 def _compile(
-    schema: Any, named: Mapping[str, Any], header: bytes, plain: frozenset[str] = frozenset()
+    schema: Any,
+    named: Mapping[str, Any],
+    header: bytes,
+    plain: frozenset[str] = frozenset(),
+    strict: bool = False,
 ) -> Writer:
-    gen = _Generator(named, plain)
+    gen = _Generator(named, plain, strict)
     gen.write(schema, "r", 1)
     source = "\n".join(["def write(r):", "    parts = [_header]", "    a = parts.append", *gen.lines])
     source += "\n    return b''.join(parts)\n"
@@ -307,9 +318,11 @@ def encode_value(schema: Any, named: Mapping[str, Any], value: Any) -> bytes:
     return _compile(schema, named, b"")(value)
 
 
-def compile_writer(parsed: Mapping[str, Any], header: bytes) -> Writer:
+def compile_writer(parsed: Mapping[str, Any], header: bytes, *, strict: bool = False) -> Writer:
     """A function writing ``header`` + the Avro body of a record of the fastavro-parsed schema.
 
+    ``strict``: a record (at any depth) holding a key its schema does not name raises ValueError,
+    as fastavro's ``strict_allow_default`` does, instead of being written without it.
     Raises :class:`UnsupportedSchema` when the schema has a construct not generated here.
     """
-    return _compile(parsed, parsed.get("__named_schemas", {}), header)
+    return _compile(parsed, parsed.get("__named_schemas", {}), header, strict=strict)
