@@ -58,7 +58,7 @@ def create_app(settings: Settings, codec: Codec | None = None) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    faust_fetch_wait.configure(app, settings.consumer_fetch_max_wait_ms)
+    faust_fetch_wait.configure(app, settings.consumer_fetch_max_wait_ms, settings.consumer_fetch_min_bytes)
     gaps = GapFiller(settings.kafka_client_config(), settings.app_id)
     TailSweeper(settings.kafka_client_config(), settings.app_id).register(app)  # see streams.gaps
     stages = set(settings.stages.split(","))

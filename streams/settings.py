@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         description="how long the broker may hold a worker's fetch while none of its partitions has "
         "new data: Faust's 1,500 ms stalls busy topics behind quiet ones (see streams.faust_fetch_wait)",
     )
+    consumer_fetch_min_bytes: int = Field(
+        32_768,
+        ge=1,
+        le=52_428_800,
+        description="how much a worker's fetch asks for before the broker answers (or the fetch wait "
+        "is over): 1 makes a busy worker fetch a few records at a time, at a CPU cost per record",
+    )
     gc_full_collect_s: float = Field(
         600.0,
         ge=0,

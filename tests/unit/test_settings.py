@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import faust
 import pytest
@@ -118,16 +119,27 @@ def test_a_workers_producer_lingers_as_set(tmp_path: Path, env: dict[str, str], 
 
 
 @pytest.mark.parametrize(
-    ("env", "wait_ms"), [({}, 20), ({"OMNIJOURNEY_CONSUMER_FETCH_MAX_WAIT_MS": "250"}, 250)]
+    ("env", "wait_ms", "min_bytes"),
+    [
+        ({}, 20, 32_768),
+        (
+            {"OMNIJOURNEY_CONSUMER_FETCH_MAX_WAIT_MS": "250", "OMNIJOURNEY_CONSUMER_FETCH_MIN_BYTES": "1"},
+            250,
+            1,
+        ),
+    ],
 )
-def test_a_workers_consumer_fetch_waits_as_set_not_faust_s_1500_ms(
-    tmp_path: Path, env: dict[str, str], wait_ms: int, monkeypatch: pytest.MonkeyPatch
+def test_a_workers_consumer_fetches_as_set_not_as_faust_builds_it(
+    tmp_path: Path, env: dict[str, str], wait_ms: int, min_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(load_settings({"OMNIJOURNEY_DATA_DIR": str(tmp_path), **env}))
-    built = SimpleNamespace(_fetch_max_wait_ms=1500)  # as Faust 0.15.3 builds its worker consumer
-    monkeypatch.setattr(faust_fetch_wait, "_ORIGINAL", lambda thread, transport: built)
-    thread = SimpleNamespace(app=app)
-    assert faust_fetch_wait._create_worker_consumer(thread, None)._fetch_max_wait_ms == wait_ms
-    other = SimpleNamespace(app=faust.App("unconfigured", autodiscover=False))  # keeps Faust's wait
-    built._fetch_max_wait_ms = 1500
-    assert faust_fetch_wait._create_worker_consumer(other, None)._fetch_max_wait_ms == 1500
+
+    def as_faust_builds_it(thread: Any, transport: Any) -> SimpleNamespace:  # Faust 0.15.3
+        return SimpleNamespace(_fetch_max_wait_ms=1500, _fetch_min_bytes=1)
+
+    monkeypatch.setattr(faust_fetch_wait, "_ORIGINAL", as_faust_builds_it)
+    built = faust_fetch_wait._create_worker_consumer(SimpleNamespace(app=app), None)
+    assert (built._fetch_max_wait_ms, built._fetch_min_bytes) == (wait_ms, min_bytes)
+    other = SimpleNamespace(app=faust.App("unconfigured", autodiscover=False))  # keeps Faust's
+    built = faust_fetch_wait._create_worker_consumer(other, None)
+    assert (built._fetch_max_wait_ms, built._fetch_min_bytes) == (1500, 1)
