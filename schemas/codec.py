@@ -10,8 +10,10 @@ changes never break consumers.
 
 Encoding goes through a writer generated once per schema (:mod:`schemas.avro_writer`), which
 writes fastavro's bytes several times faster; a record it cannot write goes to fastavro, which
-writes it or raises the precise error. ``Codec(compiled=False)`` writes with fastavro only: the
-reference the generated writers are tested against.
+writes it or raises the precise error. Decoding a record written with the schema it is read with
+(no resolution to do) goes through a reader generated the same way (:mod:`schemas.avro_reader`),
+about twice as fast; a body it cannot read goes to fastavro. ``Codec(compiled=False)`` reads and
+writes with fastavro only: the reference the generated code is tested against.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import fastavro
 
+from schemas.avro_reader import READER_ERRORS, Reader, compile_reader
 from schemas.avro_writer import UnsupportedSchema, Writer, compile_writer
 from schemas.catalog import SchemaCatalog, SchemaVersion
 from schemas.errors import DecodeError, SchemaError, UnknownSchemaError
@@ -120,14 +123,38 @@ class Codec:
         reader = self.catalog.current.get(writer.name)
         if reader is None:
             raise UnknownSchemaError(f"no current schema for writer {writer.name}")
-        return read_body(data, HEADER_LEN, writer, reader)
+        return read_body(data, HEADER_LEN, writer, reader, self.compiled)
 
 
-def read_body(data: bytes, header_len: int, writer: SchemaVersion, reader: SchemaVersion) -> Decoded:
+_READERS: dict[bytes, Reader | None] = {}  # schema fingerprint -> generated reader (None: fastavro)
+
+
+def _reader_of(version: SchemaVersion) -> Reader | None:
+    if version.fingerprint not in _READERS:
+        try:
+            _READERS[version.fingerprint] = compile_reader(version.parsed)
+        except UnsupportedSchema:
+            _READERS[version.fingerprint] = None
+    return _READERS[version.fingerprint]
+
+
+def read_body(
+    data: bytes, header_len: int, writer: SchemaVersion, reader: SchemaVersion, compiled: bool = True
+) -> Decoded:
     """Read the Avro body after a framing header, resolving ``writer`` into ``reader``.
 
-    Shared by both framings so corrupt, truncated or over-long bodies fail the same way.
+    Shared by both framings so corrupt, truncated or over-long bodies fail the same way. With the
+    same schema on both sides and ``compiled``, the generated reader reads it when it can.
     """
+    fast = _reader_of(writer) if compiled and reader.fingerprint == writer.fingerprint else None
+    if fast is not None:
+        try:
+            record, end = fast(data, header_len)
+        except READER_ERRORS:
+            pass  # fastavro decides: it reads the body or raises the precise error
+        else:
+            if end == len(data):
+                return Decoded(writer.name, record, writer)
     body = io.BytesIO(data)
     body.seek(header_len)
     try:
