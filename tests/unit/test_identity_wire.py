@@ -49,3 +49,15 @@ def test_values_of_no_known_format_are_refused(value: bytes) -> None:
     with pytest.raises(ValueError, match=r".+"):
         unpack(value)
     assert PACKED_VERSION == 2
+
+
+def test_values_written_by_the_standard_library_and_by_the_stage_read_alike() -> None:
+    """An upgrade mixes writers: values of the release before (``json.dumps``, ASCII-escaped) and of
+    this one (compact UTF-8) must read the same by either reader."""
+    items = [*encoded_messages(5), {"m": "erase", "key": "loyalty_id:Zoë-7", "note": "città"}]
+    by_stdlib = json.dumps({"w": PACKED_VERSION, "ms": items}).encode()
+    ((_, by_stage),) = pack(items)
+    expected = json.loads(json.dumps(items))
+    assert unpack(by_stdlib) == unpack(by_stage) == json.loads(by_stage)["ms"] == expected
+    assert "Zoë".encode() in by_stage  # UTF-8, not escapes
+    assert b"\\u" not in by_stage
