@@ -29,17 +29,28 @@ class FakeBatch:
 
 
 class FakeProducer:
-    """aiokafka's batch API and metadata lookup, recording what was queued."""
+    """aiokafka's batch API and metadata lookup, recording what was queued; each batch's delivery
+    succeeds unless ``refuse`` is set (then it fails with that error, as after the retries)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, refuse: Exception | None = None) -> None:
         self.capacity = capacity
+        self.refuse = refuse
         self.batches: list[tuple[str, int, list[tuple[bytes, bytes]]]] = []
 
     def create_batch(self) -> FakeBatch:
         return FakeBatch(self.capacity)
 
-    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> None:
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> asyncio.Future[Any]:
         self.batches.append((topic, partition, batch.records))
+        delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.001, self._deliver, delivery)
+        return delivery
+
+    def _deliver(self, delivery: asyncio.Future[Any]) -> None:
+        if self.refuse is None:
+            delivery.set_result(None)
+        else:
+            delivery.set_exception(self.refuse)
 
     async def partitions_for(self, topic: str) -> set[int]:
         return set(range(PARTITIONS))
@@ -48,8 +59,8 @@ class FakeProducer:
 class FakeFaustProducer:
     """Faust's producer: the aiokafka one under it, and ``send`` for unkeyed records."""
 
-    def __init__(self, capacity: int) -> None:
-        self.aio = FakeProducer(capacity)
+    def __init__(self, capacity: int, refuse: Exception | None = None) -> None:
+        self.aio = FakeProducer(capacity, refuse)
         self.sent: list[tuple[str, bytes | None, bytes]] = []
 
     def _ensure_producer(self) -> FakeProducer:
@@ -98,3 +109,37 @@ def test_a_run_fills_batches_then_starts_new_ones() -> None:
     assert [v for _, _, batch in producer.batches for _, v in batch] == [bytes([i]) for i in range(5)]
     assert asyncio.run(send_run(producer, "t", 1, [])) == 0  # nothing queued for nothing
     assert len(producer.batches) == 3
+
+
+class CrashRecorder:
+    """The app's ``crash``, recording why it was asked to stop."""
+
+    def __init__(self, producer: FakeFaustProducer) -> None:
+        self.producer = producer
+        self.crashes: list[BaseException] = []
+
+    async def crash(self, reason: BaseException) -> None:
+        self.crashes.append(reason)
+
+
+def send_and_settle(app: CrashRecorder, outputs: list[tuple[str, bytes | None, bytes]]) -> None:
+    async def run() -> None:
+        await BatchSender(app).send(outputs)
+        await asyncio.sleep(0.05)  # deliveries complete, callbacks and the crash task run
+
+    asyncio.run(run())
+
+
+def test_a_batch_the_broker_refuses_stops_the_worker_once_and_says_why() -> None:
+    refused = RuntimeError("MessageSizeTooLargeError")
+    app = CrashRecorder(FakeFaustProducer(capacity=1, refuse=refused))
+    send_and_settle(app, [("journeys", b"p-1", b"a"), ("journeys", b"p-2", b"b"), ("sessions", b"p-1", b"c")])
+    assert len(app.producer.aio.batches) == 3
+    assert app.crashes == [refused]  # once, however many batches failed
+
+
+def test_delivered_batches_stop_nothing() -> None:
+    app = CrashRecorder(FakeFaustProducer(capacity=1))
+    send_and_settle(app, [("journeys", b"p-1", b"a"), ("sessions", b"p-2", b"b")])
+    assert len(app.producer.aio.batches) == 2
+    assert app.crashes == []
