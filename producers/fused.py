@@ -37,6 +37,7 @@ from schemas.avro_writer import (
     resolve,
     zigzag_varint,
 )
+from schemas.codegen import SourceLines
 
 FastPath = Callable[[Any], tuple[str, bytes, bytes]]  # event -> (topic, key, value)
 # A validator function's shortcut: when an exact ``str``'s UTF-8 bytes, translated by ``table``,
@@ -75,7 +76,7 @@ RUNTIME: Mapping[str, Any] = {
 }
 
 
-class Generator:
+class Generator(SourceLines):
     """Emits the body of ``write(r)``: checks, and assignments of the output's pieces to slots."""
 
     def __init__(
@@ -85,28 +86,14 @@ class Generator:
         rules: IdentifierRules,
         shortcuts: Mapping[Callable[[Any], Any], TextShape],
     ) -> None:
+        super().__init__()
         self.named = named
         self.topics = topics
         self.rules = rules
         self.shortcuts = shortcuts
-        self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
         self.tables: dict[bytes, str] = {}
-        self.counter = 0
         self.routed = False  # the channel's topic is known
         self.keyed = False  # the identifiers' key is known
-
-    def var(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def const(self, value: Any) -> str:
-        name = self.var("_k")
-        self.consts[name] = value
-        return name
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
 
     def fail_unless(self, indent: int, condition: str) -> None:
         self.emit(indent, f"if not ({condition}): raise _Fallback")

@@ -25,13 +25,12 @@ from producers.inputs import invalid_event, validate_raw
 from producers.pii import PiiHasher, normalise_hash
 from producers.routing import KEY_PRIORITY, channel_topics
 from schemas.avro_writer import UnsupportedSchema, Writer, compile_writer
-from schemas.codec import Codec
+from schemas.codec import WRITER_ERRORS, Codec
 from schemas.errors import InvalidEventError, SchemaError
 from schemas.models import TOUCHPOINT_AVRO_NAME, Touchpoint
 
 _HASHED = ("hashed_email", "hashed_phone")
 _NO_KEY_RANK = len(KEY_PRIORITY)
-_WRITER_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, IndexError)
 
 
 class Prepared(NamedTuple):
@@ -95,13 +94,13 @@ def build_encoder(codec: Codec, header: bytes | None = None) -> Callable[[Mappin
         fast: Writer = compile_writer(parsed, header)
         if any(fast(r) != slow(r) for r in probes):
             return slow
-    except (UnsupportedSchema, SchemaError, *_WRITER_ERRORS):
+    except (UnsupportedSchema, SchemaError, *WRITER_ERRORS):
         return slow
 
     def encode(record: Mapping[str, Any]) -> bytes:
         try:
             return fast(record)
-        except _WRITER_ERRORS:
+        except WRITER_ERRORS:
             return slow(record)
 
     return encode

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from schemas.avro_writer import UnsupportedSchema
+from schemas.codegen import SourceLines
 
 Reader = Callable[[bytes, int], tuple[Any, int]]  # (data, position) -> (value, position after it)
 
@@ -48,27 +49,13 @@ def _timestamp(ms: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
-class _Generator:
+class _Generator(SourceLines):
     """Writes the lines of one reader function; ``d`` is the data, ``p`` the position."""
 
     def __init__(self, named: Mapping[str, Any]) -> None:
+        super().__init__()
         self.named = named
-        self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
-        self.counter = 0
         self.stack: list[str] = []
-
-    def var(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def const(self, value: Any) -> str:
-        name = self.var("_k")
-        self.consts[name] = value
-        return name
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
 
     def resolve(self, schema: Any) -> Any:
         while True:

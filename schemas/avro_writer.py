@@ -20,6 +20,8 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from schemas.codegen import SourceLines
+
 Writer = Callable[[Mapping[str, Any]], bytes]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -69,7 +71,7 @@ def zigzag_varint(value: int) -> bytes:
 _LENGTHS = tuple(_END14[2 * i] for i in range(_SMALL))  # zig-zag of a length n is 2n
 
 
-class _Generator:
+class _Generator(SourceLines):
     """Emits the body of ``write(r)``: appends byte strings to ``parts`` through ``a``.
 
     ``prefix`` is constant bytes owed before a value (a union branch index): it is merged into
@@ -79,32 +81,18 @@ class _Generator:
     def __init__(
         self, named: Mapping[str, Any], plain: frozenset[str] = frozenset(), strict: bool = False
     ) -> None:
+        super().__init__()
         self.named = named
         self.plain = plain  # records written field by field even when empty
         self.strict = strict  # a record with a key its schema does not name is refused
-        self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
         self.tables: dict[bytes, str] = {}
-        self.counter = 0
         self.stack: list[str] = []
-
-    def var(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def const(self, value: Any) -> str:
-        name = self.var("_k")
-        self.consts[name] = value
-        return name
 
     def lengths(self, prefix: bytes) -> str:
         """Name of the table of ``prefix`` + encoded length, for lengths below ``_SMALL``."""
         if prefix not in self.tables:
             self.tables[prefix] = self.const(tuple(prefix + enc for enc in _LENGTHS))
         return self.tables[prefix]
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
 
     def resolve(self, schema: Any) -> Any:
         if isinstance(schema, str) and schema in self.named:

@@ -22,6 +22,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
+from schemas.avro_writer import zigzag_varint
 from schemas.catalog import SchemaCatalog, SchemaVersion
 from schemas.codec import HEADER_LEN, SINGLE_OBJECT_MAGIC
 from schemas.fingerprint import fingerprint_bytes
@@ -32,15 +33,7 @@ _NAMED = ("record", "enum", "fixed")
 _KEEP = ("type", "name", "fields", "symbols", "items", "values", "size", "logicalType", "precision", "scale")
 
 
-def avro_long(value: int) -> bytes:
-    """Avro's zig-zag varint encoding of a long."""
-    n = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+avro_long = zigzag_varint  # Avro's zig-zag varint encoding of a long
 
 
 def _bytes(data: bytes) -> bytes:
