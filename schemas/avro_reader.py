@@ -21,8 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from schemas.avro_writer import UnsupportedSchema
-from schemas.codegen import SourceLines
+from schemas.avro_writer import SchemaCode, UnsupportedSchema, resolve
 
 Reader = Callable[[bytes, int], tuple[Any, int]]  # (data, position) -> (value, position after it)
 
@@ -49,22 +48,11 @@ def _timestamp(ms: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
-class _Generator(SourceLines):
+class _Generator(SchemaCode):
     """Writes the lines of one reader function; ``d`` is the data, ``p`` the position."""
 
-    def __init__(self, named: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.named = named
-        self.stack: list[str] = []
-
     def resolve(self, schema: Any) -> Any:
-        while True:
-            if isinstance(schema, str) and schema in self.named:
-                schema = self.named[schema]
-            elif isinstance(schema, dict) and isinstance(schema["type"], dict | list):
-                schema = schema["type"]
-            else:
-                return schema
+        return resolve(schema, self.named)
 
     def long(self, target: str, indent: int) -> None:
         """``target`` = the next zig-zag varint (one byte inline, longer ones by call)."""
@@ -81,17 +69,9 @@ class _Generator(SourceLines):
         if isinstance(schema, list):
             self.union(schema, target, indent)
             return
-        kind = schema if isinstance(schema, str) else schema["type"]
-        logical = None if isinstance(schema, str) else schema.get("logicalType")
-        if logical is not None and (kind, logical) not in {("string", "uuid"), ("long", "timestamp-millis")}:
-            raise UnsupportedSchema(f"logical type {logical} on {kind}")
+        kind, logical = self.kind_of(schema)
         if kind in _NAMED:
-            name = schema["name"]
-            if name in self.stack:
-                raise UnsupportedSchema(f"recursive type {name}")
-            self.stack.append(name)
-            getattr(self, kind)(schema, target, indent)
-            self.stack.pop()
+            self.named_type(schema, getattr(self, kind), target, indent)
         elif kind in ("string", "bytes"):
             n = self.var("n")
             self.long(n, indent)

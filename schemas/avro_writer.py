@@ -71,7 +71,36 @@ def zigzag_varint(value: int) -> bytes:
 _LENGTHS = tuple(_END14[2 * i] for i in range(_SMALL))  # zig-zag of a length n is 2n
 
 
-class _Generator(SourceLines):
+class SchemaCode(SourceLines):
+    """A generator walking an Avro schema: named types, the logical types handled, recursion.
+
+    Shared by the writer here and the reader (:mod:`schemas.avro_reader`): both refuse the same
+    constructs at compile time, so a schema gets both or neither.
+    """
+
+    def __init__(self, named: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.named = named
+        self.stack: list[str] = []
+
+    def kind_of(self, schema: Any) -> tuple[str, str | None]:
+        """Type and logical type of a resolved (non-union) schema; UnsupportedSchema if unknown."""
+        kind, logical = avro_kind(schema)
+        if logical is not None and (kind, logical) not in {("string", "uuid"), ("long", "timestamp-millis")}:
+            raise UnsupportedSchema(f"logical type {logical} on {kind}")
+        return kind, logical
+
+    def named_type(self, schema: Mapping[str, Any], emit: Any, *args: Any) -> None:
+        """Call ``emit(schema, *args)`` for a record, enum or fixed; a recursive type is refused."""
+        name = schema["name"]
+        if name in self.stack:
+            raise UnsupportedSchema(f"recursive type {name}")
+        self.stack.append(name)
+        emit(schema, *args)
+        self.stack.pop()
+
+
+class _Generator(SchemaCode):
     """Emits the body of ``write(r)``: appends byte strings to ``parts`` through ``a``.
 
     ``prefix`` is constant bytes owed before a value (a union branch index): it is merged into
@@ -81,12 +110,10 @@ class _Generator(SourceLines):
     def __init__(
         self, named: Mapping[str, Any], plain: frozenset[str] = frozenset(), strict: bool = False
     ) -> None:
-        super().__init__()
-        self.named = named
+        super().__init__(named)
         self.plain = plain  # records written field by field even when empty
         self.strict = strict  # a record with a key its schema does not name is refused
         self.tables: dict[bytes, str] = {}
-        self.stack: list[str] = []
 
     def lengths(self, prefix: bytes) -> str:
         """Name of the table of ``prefix`` + encoded length, for lengths below ``_SMALL``."""
@@ -95,9 +122,7 @@ class _Generator(SourceLines):
         return self.tables[prefix]
 
     def resolve(self, schema: Any) -> Any:
-        if isinstance(schema, str) and schema in self.named:
-            return self.named[schema]
-        return schema
+        return resolve(schema, self.named)
 
     def write(self, schema: Any, expr: str, indent: int, prefix: bytes = b"") -> None:
         """Code that appends ``prefix`` and the encoding of the value held in variable ``expr``."""
@@ -105,20 +130,9 @@ class _Generator(SourceLines):
         if isinstance(schema, list):
             self.union(schema, expr, indent, prefix)
             return
-        kind = schema if isinstance(schema, str) else schema["type"]
-        logical = None if isinstance(schema, str) else schema.get("logicalType")
-        if isinstance(kind, dict | list):  # {"type": {"type": "array", ...}}
-            self.write(kind, expr, indent, prefix)
-            return
-        if logical is not None and (kind, logical) not in {("string", "uuid"), ("long", "timestamp-millis")}:
-            raise UnsupportedSchema(f"logical type {logical} on {kind}")
+        kind, logical = self.kind_of(schema)
         if kind in _NAMED:
-            name = schema["name"]
-            if name in self.stack:
-                raise UnsupportedSchema(f"recursive type {name}")
-            self.stack.append(name)
-            getattr(self, kind)(schema, expr, indent, prefix)
-            self.stack.pop()
+            self.named_type(schema, getattr(self, kind), expr, indent, prefix)
         elif kind in ("string", "bytes", "long", "int", "boolean", "null", "float", "double"):
             getattr(self, f"prim_{kind}")(expr, indent, prefix, logical)
         elif kind in ("array", "map"):
