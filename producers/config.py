@@ -28,6 +28,8 @@ class ProducerConfig:
     hash to the same value on every channel, or identities never stitch. ``default_country_code``
     is the calling code (digits only, e.g. ``"39"``) given to phone numbers written without one.
     ``extra`` holds further librdkafka options (SASL, SSL, ...), passed through verbatim.
+    ``native_writer`` lets the SDK check and encode events in C when that writer is built
+    (:mod:`producers.native_plan`); off, it uses its Python fast path. Both write the same bytes.
     """
 
     brokers: str
@@ -41,6 +43,7 @@ class ProducerConfig:
     batch_num_messages: int = 10_000
     queue_max_messages: int = 200_000
     delivery_timeout_ms: int = 120_000
+    native_writer: bool = True
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold SASL passwords
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from producers.fused import FALLBACK_ERRORS, RUNTIME, Fallback, FastPath, Generator, TextShape
 from producers.fused_identifiers import IdentifierRules
 from producers.inputs import CANONICAL_UUID_SHAPE, INPUT_CORE_SCHEMA, canonical_uuid
+from producers.native_plan import compile_native_fast_path
 from producers.pii import PiiHasher, normalise_email, normalise_hash, normalise_phone
 from producers.routing import KEY_PRIORITY
 from schemas.avro_writer import UnsupportedSchema, compile_writer
@@ -134,12 +135,15 @@ def build_fast_path(
     slow: Callable[[Any], tuple[str, bytes, bytes]],
     header: bytes | None = None,
     cache_size: int = 65_536,
+    native: bool = True,
 ) -> FastPath | None:
     """The one-pass validating writer (:mod:`producers.fused`), if it matches ``slow`` on probe events.
 
     None when the framing is not a plain prefix, a construct of either schema is not generated,
     or the generated function disagrees with the slow path on any probe event. ``header`` is
     the codec's framing if already known; ``cache_size`` bounds each identifier type's cache.
+    With ``native``, the C writer (:mod:`producers.native_plan`) is preferred when it is built
+    and matches the slow path on the same probes.
     """
     header = header if header is not None else framing_header(codec)
     if header is None:
@@ -159,10 +163,24 @@ def build_fast_path(
         cache_size=cache_size,
     )
     parsed = codec.catalog.reader(TOUCHPOINT_AVRO_NAME).parsed
+    shortcuts: dict[Callable[[Any], Any], TextShape] = {canonical_uuid: CANONICAL_UUID_SHAPE}
+    fast = _matching(
+        lambda: compile_fast_path(parsed, INPUT_CORE_SCHEMA, header, topics, rules, shortcuts), slow
+    )
+    if fast is None or not native:
+        return fast
+    in_c = _matching(
+        lambda: compile_native_fast_path(parsed, INPUT_CORE_SCHEMA, header, topics, rules, shortcuts), slow
+    )
+    return in_c or fast
+
+
+def _matching(
+    build: Callable[[], FastPath], slow: Callable[[Any], tuple[str, bytes, bytes]]
+) -> FastPath | None:
+    """The writer ``build`` gives, if it could be built and writes what ``slow`` writes on the probes."""
     try:
-        fast = compile_fast_path(
-            parsed, INPUT_CORE_SCHEMA, header, topics, rules, {canonical_uuid: CANONICAL_UUID_SHAPE}
-        )
+        fast = build()
         if any(fast(event) != slow(event) for event in _probe_inputs()):
             return None
     except (UnsupportedSchema, InvalidEventError, SchemaError, *FALLBACK_ERRORS):

@@ -49,7 +49,7 @@ class _Item:
     high: int
 
 
-def _item(gen: Generator, avro: Any, core: Mapping[str, Any]) -> _Item:
+def identifier_item(gen: Generator, avro: Any, core: Mapping[str, Any]) -> _Item:
     gen.keys(core, {"items_schema", "min_length", "max_length"})
     record = resolve(avro.get("items"), gen.named) if avro_kind(avro)[0] == "array" else None
     item = core["items_schema"] if core["type"] == "list" else {}
@@ -83,7 +83,7 @@ def _tag(symbols: list[str], wire: str) -> bytes:
     return _LENGTHS[symbols.index(wire)]
 
 
-def _cached_transform(
+def cached_transform(
     item: _Item, rules: IdentifierRules
 ) -> tuple[dict[str, dict[str, tuple[bytes, int, bytes]]], Callable[[str, Any], tuple[bytes, int, bytes]]]:
     """Per input type, a cache of raw value -> (encoded identifier, key rank, key); and its filler."""
@@ -126,8 +126,8 @@ def emit_identifiers(gen: Generator, avro: Any, core: Mapping[str, Any], expr: s
     Every identifier is looked up by type and raw value: one dictionary lookup gives its bytes,
     its key rank and its key, whether it is hashed (the expensive part) or sent as it is.
     """
-    item, rules = _item(gen, avro, core), gen.rules
-    caches, miss = _cached_transform(item, rules)
+    item, rules = identifier_item(gen, avro, core), gen.rules
+    caches, miss = cached_transform(item, rules)
     cached, fill = gen.const(caches), gen.const(miss)
     low, high = int(core.get("min_length", 0)), int(core.get("max_length", 2**63))
     slot, n = gen.var("s"), gen.var("n")

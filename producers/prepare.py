@@ -118,7 +118,10 @@ class EventPreparer:
         # ``fast(event)`` either returns what ``slow(event)`` would, or raises one of
         # FALLBACK_ERRORS for input it does not vouch for (then ``slow`` decides).
         self.fast: FastPath = (
-            build_fast_path(self.codec, self.hasher, self.topics, self.slow, header) or always_slow
+            build_fast_path(
+                self.codec, self.hasher, self.topics, self.slow, header, native=config.native_writer
+            )
+            or always_slow
         )
 
     def parts(self, event: Touchpoint | Mapping[str, Any]) -> tuple[str, bytes, bytes]:

@@ -38,7 +38,8 @@ from tests.unit.sdk_events import event
 
 KEY = b"unit-test-key-0123456789abcdef"
 CODEC = Codec(compiled=False)  # fastavro alone: the reference the generated writers must match
-PREPARER = EventPreparer(ProducerConfig(brokers="127.0.0.1:19092", pii_key=KEY), CODEC)
+# The Python fast path; tests/unit/test_sdk_native_writer.py holds the C writer to the same properties.
+PREPARER = EventPreparer(ProducerConfig(brokers="127.0.0.1:19092", pii_key=KEY, native_writer=False), CODEC)
 ZONES = [
     dt.UTC,
     dt.timezone(dt.timedelta(hours=5, minutes=30)),
