@@ -128,6 +128,9 @@ static int fall_back(PlanWriter *w) {
 
 #define ITEM(node, i) PyTuple_GET_ITEM((node), (i))
 
+/* The identifier dicts' keys, interned once: PyDict_GetItemString would build each per lookup. */
+static PyObject *TYPE_KEY, *VALUE_KEY;
+
 static int write_value(PlanWriter *w, Buf *b, PyObject *node, PyObject *value, Routing *r);
 
 static int write_str(PlanWriter *w, Buf *b, PyObject *node, PyObject *value) {
@@ -342,9 +345,10 @@ static int write_identifiers(PlanWriter *w, Buf *b, PyObject *node, PyObject *va
         PyObject *it = PyList_GET_ITEM(value, i);
         if (!PyDict_CheckExact(it) || PyDict_GET_SIZE(it) != 2)
             return fall_back(w);
-        PyObject *kind = PyDict_GetItemString(it, "type"), *raw = PyDict_GetItemString(it, "value");
-        if (kind == NULL || raw == NULL)
-            return fall_back(w);
+        PyObject *kind = PyDict_GetItemWithError(it, TYPE_KEY);
+        PyObject *raw = kind == NULL ? NULL : PyDict_GetItemWithError(it, VALUE_KEY);
+        if (raw == NULL)
+            return PyErr_Occurred() ? -1 : fall_back(w);
         PyObject *cache = PyDict_GetItemWithError(caches, kind);
         if (cache == NULL)
             return PyErr_Occurred() ? -1 : fall_back(w);
@@ -505,6 +509,10 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__plan_writer(void) {
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL || PyType_Ready(&PlanWriterType) < 0)
+        return NULL;
+    TYPE_KEY = PyUnicode_InternFromString("type");
+    VALUE_KEY = PyUnicode_InternFromString("value");
+    if (TYPE_KEY == NULL || VALUE_KEY == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

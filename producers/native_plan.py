@@ -17,6 +17,7 @@ for exact ``dict``/``list``/``str``/``int``/``bool``/aware ``datetime`` input an
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -122,7 +123,7 @@ class PlanBuilder:
                 if spec.get("required", True)
                 else encode_value(field["type"], self.named, field["default"])
             )
-            fields.append((name, child, default))
+            fields.append((sys.intern(name), child, default))  # input keys are interned literals
         return (RECORD, core.get("extra_behavior", "ignore") == "forbid", tuple(fields))
 
     def identifiers(self, avro: Any, core: Mapping[str, Any]) -> Node:

@@ -32,6 +32,7 @@ _EMAIL = re.compile(
     r"@(?:[^\s\x00-\x1f\x7f\ud800-\udfff@<>()\[\],;:\"\\.]+\.)+[^\s\x00-\x1f\x7f\ud800-\udfff@<>()\[\],;:\"\\.]{2,}",
 )
 _PHONE_SEPARATORS = str.maketrans("", "", " \t-.()/")
+_PHONE_SEPARATOR_BYTES = b" \t-.()/"
 _HEX = frozenset("0123456789abcdef")
 # HMAC (RFC 2104) over SHA-256: the key, padded to the 64-byte block, XORed with these pads.
 _BLOCK = 64
@@ -59,7 +60,7 @@ def normalise_phone(raw: str, default_country_code: str) -> str:
     prefix mean the country code is present; anything else is a national number and gets
     ``default_country_code`` (after dropping a trunk ``0`` where that country dials one).
     """
-    value = unicodedata.normalize("NFKC", raw).strip().translate(_PHONE_SEPARATORS)
+    value = strip_phone(raw)
     if value.startswith("+"):
         digits = value[1:]
     elif value.startswith("00"):
@@ -78,6 +79,13 @@ def normalise_phone(raw: str, default_country_code: str) -> str:
             f"phone number has {len(digits)} digits; E.164 allows {PHONE_MIN_DIGITS}-{E164_MAX_DIGITS}"
         )
     return "+" + digits
+
+
+def strip_phone(raw: str) -> str:
+    """NFKC, trimmed, without separators: a phone number's text before its digits are read."""
+    if raw.isascii():  # NFKC leaves ASCII as it is, and bytes delete ~3x faster than str translates
+        return raw.strip().encode().translate(None, _PHONE_SEPARATOR_BYTES).decode()
+    return unicodedata.normalize("NFKC", raw).strip().translate(_PHONE_SEPARATORS)
 
 
 def normalise_hash(value: str) -> str:
@@ -111,14 +119,26 @@ class PiiHasher:
         self._cache_size = cache_size
         self._emails: dict[str, str] = {}
         self._phones: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}
 
     def hmac_hex(self, normalised: str) -> str:
-        """Lowercase hex HMAC-SHA256 of an already normalised value."""
-        inner = self._inner.copy()
-        inner.update(normalised.encode())
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        """Lowercase hex HMAC-SHA256 of an already normalised value.
+
+        Cached by normalised value too: the raw caches miss on every new spelling of one
+        address or number (``Anna@X.it``, ``anna@x.it ``), which then costs a dictionary lookup
+        instead of two SHA-256 passes.
+        """
+        digest = self._tokens.get(normalised)
+        if digest is None:
+            inner = self._inner.copy()
+            inner.update(normalised.encode())
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            digest = outer.hexdigest()
+            if len(self._tokens) >= self._cache_size:
+                self._tokens.clear()
+            self._tokens[normalised] = digest
+        return digest
 
     def email(self, raw: str) -> str:
         """Hash of the normalised email; :class:`InvalidEventError` if it is not one."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import string
+import unicodedata
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from producers.pii import PiiHasher, normalise_email, normalise_hash, normalise_phone
+from producers.pii import PiiHasher, normalise_email, normalise_hash, normalise_phone, strip_phone
 from schemas.errors import InvalidEventError
 
 KEY = b"unit-test-key-0123456789abcdef"
@@ -182,3 +183,17 @@ def test_an_email_utf8_cannot_carry_is_refused_as_invalid(raw: str) -> None:
     with pytest.raises(InvalidEventError) as caught:
         PiiHasher(KEY, "39").email(raw)
     assert raw not in str(caught.value)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
+def test_phone_text_is_stripped_alike_on_the_ascii_shortcut(raw: str) -> None:
+    assert strip_phone(raw) == unicodedata.normalize("NFKC", raw).strip().translate(
+        str.maketrans("", "", " \t-.()/")
+    )
+
+
+def test_hashes_stay_right_when_the_token_cache_starts_over() -> None:
+    hasher = PiiHasher(KEY, "39", cache_size=2)
+    values = [f"+39333000000{i}" for i in range(5)]
+    for _ in range(2):
+        assert [hasher.hmac_hex(v) for v in values] == [reference_hmac(KEY, v) for v in values]
