@@ -24,7 +24,7 @@
  *   (MAP, key_child, value_child)
  *   (RECORD, forbid, fields)                    fields: ((name, child, default bytes|None), ...)
  *   (ROUTE, topics, child)                      child, and the topic from topics[value]
- *   (IDENTIFIERS, caches, miss, low, high, best) cached identifier bytes, rank and key
+ *   (IDENTIFIERS, caches, miss, low, high, best) packed cache entries (native_plan.pack_entry)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -341,40 +341,65 @@ static int write_identifiers(PlanWriter *w, Buf *b, PyObject *node, PyObject *va
         return -1;
     PyObject *caches = ITEM(node, 1), *miss = ITEM(node, 2);
     long best = PyLong_AsLong(ITEM(node, 5));
-    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(value); i++) {
+    PyObject *strongest = NULL; /* the entry giving the key so far (owned) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i >= PyList_GET_SIZE(value)) /* shrunk by a miss's Python code */
+            goto decline;
         PyObject *it = PyList_GET_ITEM(value, i);
         if (!PyDict_CheckExact(it) || PyDict_GET_SIZE(it) != 2)
-            return fall_back(w);
+            goto decline;
         PyObject *kind = PyDict_GetItemWithError(it, TYPE_KEY);
         PyObject *raw = kind == NULL ? NULL : PyDict_GetItemWithError(it, VALUE_KEY);
-        if (raw == NULL)
-            return PyErr_Occurred() ? -1 : fall_back(w);
-        PyObject *cache = PyDict_GetItemWithError(caches, kind);
+        PyObject *cache = raw == NULL ? NULL : PyDict_GetItemWithError(caches, kind);
+        PyObject *entry = cache == NULL ? NULL : PyDict_GetItemWithError(cache, raw);
+        if (PyErr_Occurred())
+            goto error;
         if (cache == NULL)
-            return PyErr_Occurred() ? -1 : fall_back(w);
-        PyObject *entry = PyDict_GetItemWithError(cache, raw);
+            goto decline;
         if (entry != NULL) {
             Py_INCREF(entry);
         } else {
-            if (PyErr_Occurred())
-                return -1;
+            Py_INCREF(it); /* kind and raw are borrowed from it, and the miss runs Python code */
             entry = PyObject_CallFunctionObjArgs(miss, kind, raw, NULL);
+            Py_DECREF(it);
             if (entry == NULL)
-                return -1;
+                goto error;
         }
-        int status = put_bytes(b, PyTuple_GET_ITEM(entry, 0));
-        long rank = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
-        if (rank < best) {
-            best = rank;
-            Py_XSETREF(r->key, Py_NewRef(PyTuple_GET_ITEM(entry, 2)));
+        /* entry: rank (1 byte), encoded size (2 bytes, little end), encoded identifier, key */
+        if (!PyBytes_CheckExact(entry) || PyBytes_GET_SIZE(entry) < 3) {
+            Py_DECREF(entry);
+            PyErr_SetString(PyExc_SystemError, "identifier cache entry is not packed");
+            goto error;
         }
-        Py_DECREF(entry);
-        if (status < 0)
-            return -1;
+        const unsigned char *packed = (const unsigned char *)PyBytes_AS_STRING(entry);
+        if (put(b, (const char *)packed + 3, packed[1] | (packed[2] << 8)) < 0) {
+            Py_DECREF(entry);
+            goto error;
+        }
+        if (packed[0] < best) {
+            best = packed[0];
+            Py_XSETREF(strongest, entry);
+        } else {
+            Py_DECREF(entry);
+        }
     }
     if (PyList_GET_SIZE(value) != n)
-        return fall_back(w);
+        goto decline;
+    if (strongest != NULL) { /* the key is made once, from the strongest entry */
+        const char *packed = PyBytes_AS_STRING(strongest);
+        Py_ssize_t skip = 3 + ((unsigned char)packed[1] | ((unsigned char)packed[2] << 8));
+        Py_XSETREF(r->key, PyBytes_FromStringAndSize(packed + skip, PyBytes_GET_SIZE(strongest) - skip));
+        Py_DECREF(strongest);
+        if (r->key == NULL)
+            return -1;
+    }
     return n ? put(b, "", 1) : 0;
+decline:
+    Py_XDECREF(strongest);
+    return fall_back(w);
+error:
+    Py_XDECREF(strongest);
+    return -1;
 }
 
 static int write_value(PlanWriter *w, Buf *b, PyObject *node, PyObject *value, Routing *r) {

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from schemas.avro_writer import _LENGTHS, _SMALL, UnsupportedSchema, avro_kind, resolve, zigzag_varint
 from schemas.errors import InvalidEventError
 
 if TYPE_CHECKING:
     from producers.fused import Generator
+
+
+Entry = TypeVar("Entry")  # what a cache holds for one raw value
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,16 @@ def _tag(symbols: list[str], wire: str) -> bytes:
     return _LENGTHS[symbols.index(wire)]
 
 
+def as_tuple(encoded: bytes, rank: int, key: bytes) -> tuple[bytes, int, bytes]:
+    """A cache entry as the generated Python code reads it."""
+    return encoded, rank, key
+
+
 def cached_transform(
-    item: _Item, rules: IdentifierRules
-) -> tuple[dict[str, dict[str, tuple[bytes, int, bytes]]], Callable[[str, Any], tuple[bytes, int, bytes]]]:
-    """Per input type, a cache of raw value -> (encoded identifier, key rank, key); and its filler."""
-    caches: dict[str, dict[str, tuple[bytes, int, bytes]]] = {kind: {} for kind in item.kinds}
+    item: _Item, rules: IdentifierRules, pack: Callable[[bytes, int, bytes], Entry]
+) -> tuple[dict[str, dict[str, Entry]], Callable[[str, Any], Entry]]:
+    """Per input type, a cache of raw value -> ``pack(encoded identifier, key rank, key)``; and its filler."""
+    caches: dict[str, dict[str, Entry]] = {kind: {} for kind in item.kinds}
     wire_of = {kind: rules.transforms.get(kind, (kind, str)) for kind in item.kinds}
     for kind, (wire, _) in wire_of.items():
         if wire not in item.symbols or wire not in rules.priority:
@@ -99,7 +107,7 @@ def cached_transform(
         for kind, (wire, transform) in wire_of.items()
     }
 
-    def miss(kind: str, raw: Any) -> tuple[bytes, int, bytes]:
+    def miss(kind: str, raw: Any) -> Entry:
         # ValueError, one of the fast path's FALLBACK_ERRORS: the slow path decides and says why.
         if raw.__class__ is not str or not item.low <= len(raw) <= item.high:
             raise ValueError("not a string within the identifier's limits")
@@ -110,7 +118,7 @@ def cached_transform(
             raise ValueError("refused identifier") from None  # the slow path says why, with its path
         data = value.encode()  # a lone surrogate: UnicodeEncodeError, and the slow path decides
         size = _LENGTHS[len(data)] if len(data) < _SMALL else zigzag_varint(len(data))
-        entry = (tag + size + data, rank, prefix + data)
+        entry = pack(tag + size + data, rank, prefix + data)
         cache = caches[kind]
         if len(cache) >= rules.cache_size:
             cache.clear()
@@ -127,7 +135,7 @@ def emit_identifiers(gen: Generator, avro: Any, core: Mapping[str, Any], expr: s
     its key rank and its key, whether it is hashed (the expensive part) or sent as it is.
     """
     item, rules = identifier_item(gen, avro, core), gen.rules
-    caches, miss = cached_transform(item, rules)
+    caches, miss = cached_transform(item, rules, as_tuple)
     cached, fill = gen.const(caches), gen.const(miss)
     low, high = int(core.get("min_length", 0)), int(core.get("max_length", 2**63))
     slot, n = gen.var("s"), gen.var("n")
